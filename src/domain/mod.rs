@@ -1,0 +1,44 @@
+//! The domain: users, events and reservations, and the newtypes their fields are made of.
+//! A value of any type here is valid by construction: each newtype has one parsing entry
+//! point (`parse` / `TryFrom` / `FromStr`), used by clap, serde and the importers alike.
+
+mod documento;
+mod entradas;
+mod evento;
+mod fecha;
+mod ids;
+mod reserva;
+mod texto;
+mod usuario;
+
+pub use documento::{Documento, NroDocumento, TipoDocumento};
+pub use entradas::{Aforo, Entradas, Precio};
+pub use evento::{CambiosEvento, Evento, NuevoEvento};
+pub use fecha::Fecha;
+pub use ids::{ClaveIdempotencia, EventoId, ReservaId, UsuarioId};
+pub use reserva::{Estado, Reserva};
+pub use texto::{Email, Texto};
+pub use usuario::{CambiosUsuario, Compra, NuevoUsuario, Usuario};
+
+/// Why a raw value was refused. The message names the field and the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{campo} inválido {valor:?}: {motivo}")]
+pub struct ParseError {
+    pub campo: &'static str,
+    pub valor: String,
+    pub motivo: String,
+}
+
+impl ParseError {
+    pub fn new(campo: &'static str, valor: impl Into<String>, motivo: impl Into<String>) -> Self {
+        let mut valor: String = valor.into();
+        if valor.chars().count() > 80 {
+            valor = valor.chars().take(77).collect::<String>() + "...";
+        }
+        Self {
+            campo,
+            valor,
+            motivo: motivo.into(),
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! EventFlow: event-ticketing administration and booking.
+//!
+//! The crate is the shared core; the `eventflow` binary and the REST API are fronts on it.
+//!
+//! - [`domain`]: users, events, reservations and the newtypes that make them valid.
+//! - [`store`]: the storage traits, with one folder per backend (`mongo/`, `redis/`).
+//! - [`servicios`]: the use cases every front shares (create an event and its counter, ...).
+//! - [`reservas`]: the purchase saga, its chain of handlers and the payment simulator,
+//!   plus `compensar` and `verificar`.
+//! - [`config`]: layered settings with redacted secrets.
+//! - [`cli`]: the command-line front, the only module that prints.
+//! - [`error`]: the domain errors and their exit codes.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod reservas;
+pub mod servicios;
+pub mod store;
+
+pub use error::{Error, Result};

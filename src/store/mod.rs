@@ -1,0 +1,341 @@
+//! The storage traits the core needs, shaped around what it does (take seats, confirm,
+//! compensate) rather than around driver calls. One folder per backend implements them:
+//! `mongo/` (users and events) and `redis/` (seats, purchase records, payments).
+//! Driver errors become domain errors (`NoEncontrado`, `Duplicado`, `BackendCaido`) here.
+
+pub mod mongo;
+pub mod redis;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    Aforo, CambiosEvento, CambiosUsuario, ClaveIdempotencia, Compra, Email, Entradas, Estado,
+    Evento, EventoId, Fecha, NuevoEvento, NuevoUsuario, Reserva, ReservaId, Texto, Usuario,
+    UsuarioId,
+};
+use crate::error::Result;
+
+/// How a batch import treats rows that already exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModoImport {
+    /// Insert; an existing row is a rejected row.
+    Insertar,
+    /// Match (users by email, events by nombre+fecha) and update, or insert.
+    Upsert,
+}
+
+/// What happened to each row of a batch, by its index in the batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResultadoLote {
+    pub insertados: u64,
+    pub actualizados: u64,
+    /// `(index in the batch, reason)` for each row the store refused.
+    pub rechazados: Vec<(usize, String)>,
+    /// Ids of the events the batch inserted, by batch index (events only; the caller
+    /// creates their seat counters).
+    pub insertados_ids: Vec<(usize, String)>,
+}
+
+/// Users, in MongoDB (`usuarios`) or the embedded store.
+#[async_trait]
+pub trait UsuarioStore: Send + Sync {
+    async fn crear(&self, nuevo: NuevoUsuario) -> Result<Usuario>;
+    async fn ver(&self, id: &UsuarioId) -> Result<Usuario>;
+    /// Users ordered by id, at most `limite`, starting after `despues_de`.
+    async fn listar(&self, limite: u32, despues_de: Option<&UsuarioId>) -> Result<Vec<Usuario>>;
+    async fn actualizar(&self, id: &UsuarioId, cambios: CambiosUsuario) -> Result<Usuario>;
+    async fn eliminar(&self, id: &UsuarioId) -> Result<()>;
+    /// Adds one purchase to `historial_compras`. Idempotent: the same `Compra` twice is one entry.
+    /// Fails with `NoEncontrado` if the user is gone.
+    async fn registrar_compra(&self, id: &UsuarioId, compra: &Compra) -> Result<()>;
+    /// Removes the purchase of `reserva` from `historial_compras`. Idempotent.
+    async fn quitar_compra(&self, id: &UsuarioId, reserva: &ReservaId) -> Result<()>;
+    /// Every user holding a purchase of `evento`, with those purchases (for `verificar`).
+    async fn compras_de_evento(&self, evento: &EventoId) -> Result<Vec<(UsuarioId, Compra)>>;
+    async fn por_email(&self, email: &Email) -> Result<Option<Usuario>>;
+    async fn importar(&self, lote: Vec<NuevoUsuario>, modo: ModoImport) -> Result<ResultadoLote>;
+}
+
+/// Events and their read model, in MongoDB (`eventos`) or the embedded store.
+#[async_trait]
+pub trait EventoStore: Send + Sync {
+    async fn crear(&self, nuevo: NuevoEvento) -> Result<Evento>;
+    async fn ver(&self, id: &EventoId) -> Result<Evento>;
+    async fn listar(&self, limite: u32, despues_de: Option<&EventoId>) -> Result<Vec<Evento>>;
+    /// Applies `cambios`. When `cambios.aforo` is set, the update only happens while the
+    /// stored `aforo_total` is still `aforo_anterior` (else `Conflicto`), and
+    /// `entradas_disponibles` moves by the same difference.
+    async fn actualizar(
+        &self,
+        id: &EventoId,
+        cambios: CambiosEvento,
+        aforo_anterior: Aforo,
+    ) -> Result<Evento>;
+    async fn eliminar(&self, id: &EventoId) -> Result<()>;
+    /// Read model of a confirmed sale: adds `reserva` to `reservas_activas` and takes
+    /// `entradas` off `entradas_disponibles`, once. Idempotent.
+    async fn aplicar_venta(
+        &self,
+        id: &EventoId,
+        reserva: &ReservaId,
+        entradas: Entradas,
+    ) -> Result<()>;
+    /// The inverse of `aplicar_venta`, once. Idempotent.
+    async fn revertir_venta(
+        &self,
+        id: &EventoId,
+        reserva: &ReservaId,
+        entradas: Entradas,
+    ) -> Result<()>;
+    /// Overwrites the read model (`verificar --reparar`).
+    async fn fijar_modelo_lectura(
+        &self,
+        id: &EventoId,
+        disponibles: i64,
+        activas: &[ReservaId],
+    ) -> Result<()>;
+    async fn por_nombre_fecha(&self, nombre: &Texto, fecha: &Fecha) -> Result<Option<Evento>>;
+    async fn importar(&self, lote: Vec<NuevoEvento>, modo: ModoImport) -> Result<ResultadoLote>;
+}
+
+/// The steps of a purchase, in order, as the contract names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Paso {
+    Datos,
+    Inventario,
+    Pago,
+    Confirmacion,
+    Historial,
+}
+
+impl Paso {
+    pub const TODOS: [Paso; 5] = [
+        Paso::Datos,
+        Paso::Inventario,
+        Paso::Pago,
+        Paso::Confirmacion,
+        Paso::Historial,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Paso::Datos => "datos",
+            Paso::Inventario => "inventario",
+            Paso::Pago => "pago",
+            Paso::Confirmacion => "confirmacion",
+            Paso::Historial => "historial",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::TODOS.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// Whether a step's effects have begun or are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fase {
+    Iniciado,
+    Hecho,
+}
+
+impl Fase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fase::Iniciado => "iniciado",
+            Fase::Hecho => "hecho",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "iniciado" => Some(Fase::Iniciado),
+            "hecho" => Some(Fase::Hecho),
+            _ => None,
+        }
+    }
+}
+
+/// The durable record of one purchase saga: the reservation plus where the saga got to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistroSaga {
+    pub reserva: Reserva,
+    /// The last step recorded, and whether its effects are stored.
+    pub paso: Paso,
+    pub fase: Fase,
+    /// When the seat hold runs out; after it, `compensar` may finish the purchase.
+    pub expira: Fecha,
+    pub clave: Option<ClaveIdempotencia>,
+    /// Set at confirmation; the timestamp written to `historial_compras`.
+    pub fecha_compra: Option<Fecha>,
+    /// True once the saga has nothing left to do (completed or compensated).
+    pub terminada: bool,
+    /// A compensation claim (lease) held until this instant, if any.
+    pub reclamada_hasta: Option<Fecha>,
+}
+
+impl RegistroSaga {
+    /// The `historial_compras` entry of this purchase, once confirmed.
+    pub fn compra(&self) -> Option<Compra> {
+        self.fecha_compra.map(|fecha_compra| Compra {
+            evento_id: self.reserva.evento_id.clone(),
+            reserva_id: self.reserva.id.clone(),
+            fecha_compra,
+            entradas: self.reserva.entradas,
+        })
+    }
+
+    /// In flight: not finished and not in a final state.
+    pub fn en_curso(&self) -> bool {
+        !self.terminada
+    }
+}
+
+/// A request to hold seats: everything the atomic take needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retencion {
+    pub reserva: ReservaId,
+    pub evento: EventoId,
+    pub usuario: UsuarioId,
+    pub entradas: Entradas,
+    pub importe: i64,
+    pub ahora: Fecha,
+    pub expira: Fecha,
+    pub clave: Option<ClaveIdempotencia>,
+}
+
+/// Why a compensation claim is being made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reclamo {
+    /// `compensar`: only in-flight purchases whose hold has expired.
+    Vencida,
+    /// `compensar --forzar --reserva`: any in-flight purchase, expired or not.
+    Forzada,
+    /// `reservas cancelar`: a completed, confirmed purchase.
+    Cancelacion,
+}
+
+/// The simulated gateway's ledger entry for one reservation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cobro {
+    pub reserva_id: ReservaId,
+    pub importe: i64,
+    pub aprobado: bool,
+    pub cobrado: Fecha,
+    pub reembolsado: Option<Fecha>,
+}
+
+/// Filters for `reservas listar`.
+#[derive(Debug, Clone, Default)]
+pub struct FiltroReservas {
+    pub evento: Option<EventoId>,
+    pub usuario: Option<UsuarioId>,
+    pub estado: Option<Estado>,
+}
+
+/// Seats, purchase records, locks, idempotency keys and the payment ledger: the CP side.
+/// Every operation that touches one event's keys is atomic (one script on Redis).
+#[async_trait]
+pub trait ReservaStore: Send + Sync {
+    /// Creates the event's seat counter at `aforo`; never overwrites. Returns false if it existed.
+    async fn crear_contador(&self, evento: &EventoId, aforo: Aforo) -> Result<bool>;
+    /// The live seat counter, `None` if the event has none.
+    async fn contador(&self, evento: &EventoId) -> Result<Option<i64>>;
+    /// Moves the counter by `nuevo - anterior`. Lowering is refused (`Conflicto`) unless no
+    /// seat is out (counter == `anterior`); raising always works.
+    async fn ajustar_aforo(&self, evento: &EventoId, anterior: Aforo, nuevo: Aforo) -> Result<()>;
+    /// Removes the counter if no seat is out (counter == `aforo`), else `Conflicto`.
+    /// Also refuses while any purchase record still holds seats.
+    async fn borrar_evento(&self, evento: &EventoId, aforo: Aforo) -> Result<()>;
+    /// Recreates the counter with `valor` after removing it (`verificar --reparar`).
+    async fn fijar_contador(&self, evento: &EventoId, valor: i64) -> Result<()>;
+    /// Every event that has a counter or purchase records here.
+    async fn eventos(&self) -> Result<Vec<EventoId>>;
+
+    /// Atomically: refuses if the user already has a purchase in flight for the event
+    /// (`Conflicto`), checks the counter covers `entradas` (`SinEntradas`, nothing taken),
+    /// decrements it, and records the pending purchase with its expiry and lock.
+    async fn tomar(&self, r: &Retencion) -> Result<RegistroSaga>;
+    /// Records that `paso` has begun or is done.
+    async fn marcar(&self, reserva: &RegistroSaga, paso: Paso, fase: Fase) -> Result<()>;
+    /// `pendiente → confirmada`, recording `fecha_compra`. `Conflicto` if the purchase is no
+    /// longer pending or a compensation has claimed it.
+    async fn confirmar(&self, reserva: &RegistroSaga, fecha_compra: Fecha) -> Result<RegistroSaga>;
+    /// Marks a confirmed purchase finished and drops its hold and lock. Returns false (and
+    /// changes nothing) if a compensation has claimed it meanwhile.
+    async fn completar(&self, reserva: &RegistroSaga) -> Result<bool>;
+    /// Claims a purchase for compensation or cancellation for `lease_ms`. Returns the record
+    /// if the claim was granted, `None` if the purchase is not eligible or held by another.
+    async fn reclamar(
+        &self,
+        reserva: &ReservaId,
+        motivo: Reclamo,
+        ahora: Fecha,
+        lease_ms: i64,
+    ) -> Result<Option<RegistroSaga>>;
+    /// Puts the seats back and sets the final state, once: a second call returns false and
+    /// adds nothing. Drops the hold and the lock.
+    async fn liberar(
+        &self,
+        reserva: &RegistroSaga,
+        estado_final: Estado,
+        ahora: Fecha,
+    ) -> Result<bool>;
+    async fn ver(&self, reserva: &ReservaId) -> Result<RegistroSaga>;
+    async fn de_evento(&self, evento: &EventoId) -> Result<Vec<RegistroSaga>>;
+    async fn listar(&self, filtro: &FiltroReservas) -> Result<Vec<RegistroSaga>>;
+    /// In-flight purchases whose hold expired before `ahora`.
+    async fn vencidas(&self, ahora: Fecha) -> Result<Vec<RegistroSaga>>;
+    /// Writes a record back as given (`verificar --reparar` after data loss). The counter is
+    /// not touched.
+    async fn restaurar(&self, registro: &RegistroSaga) -> Result<()>;
+
+    /// Binds an idempotency key to a request fingerprint and reservation, unless already
+    /// bound. Returns the existing `(huella, reserva)` when it was.
+    async fn vincular_clave(
+        &self,
+        clave: &ClaveIdempotencia,
+        huella: &str,
+        reserva: &ReservaId,
+    ) -> Result<Option<(String, ReservaId)>>;
+
+    /// Records a charge decision for the reservation, once; returns the stored entry
+    /// (the first decision wins, so a retried charge never charges twice).
+    async fn registrar_cobro(
+        &self,
+        reserva: &RegistroSaga,
+        aprobado: bool,
+        ahora: Fecha,
+    ) -> Result<Cobro>;
+    /// Records the refund of an approved charge, once. `None` if nothing was charged.
+    async fn registrar_reembolso(
+        &self,
+        reserva: &RegistroSaga,
+        ahora: Fecha,
+    ) -> Result<Option<Cobro>>;
+    async fn cobro(&self, reserva: &RegistroSaga) -> Result<Option<Cobro>>;
+
+    /// Connectivity and server version, for `estado` and `/health`.
+    async fn ping(&self) -> Result<String>;
+}
+
+/// The stores of one backend, handed to every command.
+#[derive(Clone)]
+pub struct Almacen {
+    pub usuarios: Arc<dyn UsuarioStore>,
+    pub eventos: Arc<dyn EventoStore>,
+    pub reservas: Arc<dyn ReservaStore>,
+    /// Pings the document store; returns its version.
+    pub documentos: Arc<dyn Salud>,
+}
+
+/// Liveness of a store.
+#[async_trait]
+pub trait Salud: Send + Sync {
+    async fn ping(&self) -> Result<String>;
+}

@@ -1,0 +1,1 @@
+//! MongoDB: users and events.

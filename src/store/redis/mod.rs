@@ -1,0 +1,1 @@
+//! Redis: seats, purchase records, locks, idempotency keys and the payment ledger.
