@@ -339,3 +339,33 @@ pub struct Almacen {
 pub trait Salud: Send + Sync {
     async fn ping(&self) -> Result<String>;
 }
+
+/// Connects the stores the configuration names. Fails with `BackendCaido` (exit 7) within
+/// about two seconds when a server does not answer.
+pub async fn conectar(config: &crate::config::Config) -> Result<Almacen> {
+    use crate::config::Backend;
+    match &config.backend {
+        Backend::Mongo {
+            mongo_uri,
+            mongo_db,
+            redis_url,
+            redis_prefix,
+        } => {
+            let (m, r) = tokio::try_join!(
+                mongo::MongoStore::conectar(mongo_uri, mongo_db),
+                redis::RedisStore::conectar(redis_url, redis_prefix),
+            )?;
+            let m = Arc::new(m);
+            Ok(Almacen {
+                usuarios: m.clone(),
+                eventos: m.clone(),
+                reservas: Arc::new(r),
+                documentos: m,
+            })
+        }
+        Backend::Embedded { data_dir } => Err(crate::Error::Invalido(format!(
+            "el backend embebido ({}) todavía no está disponible: defina EVENTFLOW_MONGO_URI y EVENTFLOW_REDIS_URL",
+            data_dir.display()
+        ))),
+    }
+}

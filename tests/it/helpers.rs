@@ -1,0 +1,285 @@
+//! Test harness: every test gets its own MongoDB database and Redis key prefix on the
+//! servers `scripts/test` starts (or the ones `EVENTFLOW_TEST_MONGO_URI` /
+//! `EVENTFLOW_TEST_REDIS_URL` name), and drops them afterwards. A missing server is a
+//! failure, never a skip. `RedisPropio` runs a private redis-server for restart tests.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use eventflow::config::{Backend, Config, Uri};
+use eventflow::store::Almacen;
+
+static CONTADOR: AtomicU32 = AtomicU32::new(0);
+
+fn var_obligatoria(nombre: &str) -> String {
+    std::env::var(nombre).unwrap_or_else(|_| {
+        panic!(
+            "{nombre} no está definida: ejecute las pruebas con scripts/test, que arranca \
+             redis-server y NX-27017, o defina {nombre} apuntando a un servidor real"
+        )
+    })
+}
+
+/// A fresh, isolated namespace on the shared test servers.
+pub struct Entorno {
+    pub mongo_uri: String,
+    pub redis_url: String,
+    pub db: String,
+    pub prefijo: String,
+    /// Private XDG dirs so no developer config file leaks into the CLI under test.
+    pub dir: tempfile::TempDir,
+}
+
+impl Entorno {
+    pub fn nuevo() -> Self {
+        Self::con_servidores(
+            var_obligatoria("EVENTFLOW_TEST_MONGO_URI"),
+            var_obligatoria("EVENTFLOW_TEST_REDIS_URL"),
+        )
+    }
+
+    /// Like `nuevo`, against a given Redis (e.g. a `RedisPropio`).
+    pub fn con_redis(redis_url: &str) -> Self {
+        Self::con_servidores(var_obligatoria("EVENTFLOW_TEST_MONGO_URI"), redis_url.to_owned())
+    }
+
+    fn con_servidores(mongo_uri: String, redis_url: String) -> Self {
+        let n = CONTADOR.fetch_add(1, Ordering::Relaxed);
+        let sufijo = format!("{}_{}_{}", std::process::id(), n, rand_suffix());
+        Self {
+            mongo_uri,
+            redis_url,
+            db: format!("ef_test_{sufijo}"),
+            prefijo: format!("ef_test_{sufijo}:"),
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        Config {
+            backend: Backend::Mongo {
+                mongo_uri: Uri::new(self.mongo_uri.clone()),
+                mongo_db: self.db.clone(),
+                redis_url: Uri::new(self.redis_url.clone()),
+                redis_prefix: self.prefijo.clone(),
+            },
+            reserva_ttl: Duration::from_secs(900),
+        }
+    }
+
+    /// The stores, connected as the CLI would connect them.
+    pub async fn almacen(&self) -> Almacen {
+        eventflow::store::conectar(&self.config())
+            .await
+            .expect("conectar con los servidores de prueba")
+    }
+
+    /// The real `eventflow` binary, pointed at this namespace.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::cargo_bin("eventflow").expect("binario eventflow");
+        self.configurar(c.as_mut_std());
+        c
+    }
+
+    /// The same as `cmd`, as a plain std command (for spawning many at once).
+    pub fn cmd_std(&self) -> Command {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("eventflow"));
+        self.configurar(&mut c);
+        c
+    }
+
+    fn configurar(&self, c: &mut Command) {
+        for (k, _) in std::env::vars() {
+            if k.starts_with("EVENTFLOW_") && !k.starts_with("EVENTFLOW_TEST_") {
+                c.env_remove(k);
+            }
+        }
+        c.env("EVENTFLOW_MONGO_URI", &self.mongo_uri)
+            .env("EVENTFLOW_REDIS_URL", &self.redis_url)
+            .env("EVENTFLOW_MONGO_DB", &self.db)
+            .env("EVENTFLOW_REDIS_PREFIX", &self.prefijo)
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .env("NO_COLOR", "1");
+    }
+
+    pub async fn mongo(&self) -> mongodb::Database {
+        mongodb::Client::with_uri_str(&self.mongo_uri)
+            .await
+            .expect("cliente mongo")
+            .database(&self.db)
+    }
+
+    pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.redis_url.as_str())
+            .expect("url redis")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("conexión redis")
+    }
+
+    /// The full Redis key for `resto` under this test's prefix.
+    pub fn clave(&self, resto: &str) -> String {
+        format!("{}{resto}", self.prefijo)
+    }
+}
+
+impl Drop for Entorno {
+    fn drop(&mut self) {
+        let mongo_uri = self.mongo_uri.clone();
+        let redis_url = self.redis_url.clone();
+        let db = self.db.clone();
+        let prefijo = self.prefijo.clone();
+        // Drop runs inside and outside runtimes alike: clean up on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                if let Ok(c) = mongodb::Client::with_uri_str(&mongo_uri).await {
+                    let _ = c.database(&db).drop().await;
+                }
+                if let Ok(c) = redis::Client::open(redis_url.as_str()) {
+                    if let Ok(mut con) = c.get_multiplexed_async_connection().await {
+                        let claves: Vec<String> = redis::cmd("KEYS")
+                            .arg(format!("{prefijo}*"))
+                            .query_async(&mut con)
+                            .await
+                            .unwrap_or_default();
+                        for lote in claves.chunks(500) {
+                            let _: redis::RedisResult<()> =
+                                redis::cmd("DEL").arg(lote).query_async(&mut con).await;
+                        }
+                    }
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn rand_suffix() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.finish() as u32
+}
+
+/// A free TCP port on loopback (bind port 0, read it, release it).
+pub fn puerto_libre() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind 0")
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something accepts connections on `puerto`, by connecting (never sleeping blind).
+pub fn esperar_puerto(puerto: u16, plazo: Duration) {
+    let inicio = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", puerto)).is_err() {
+        assert!(
+            inicio.elapsed() < plazo,
+            "nada escucha en 127.0.0.1:{puerto} tras {plazo:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A private redis-server with AOF, on a free port, that a test can kill and restart.
+pub struct RedisPropio {
+    pub puerto: u16,
+    dir: tempfile::TempDir,
+    hijo: Option<Child>,
+}
+
+impl RedisPropio {
+    pub fn arrancar() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut r = Self {
+            puerto: puerto_libre(),
+            dir,
+            hijo: None,
+        };
+        r.iniciar();
+        r
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.puerto)
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn iniciar(&mut self) {
+        let hijo = Command::new("redis-server")
+            .args(["--port", &self.puerto.to_string(), "--bind", "127.0.0.1"])
+            .args(["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server no está instalado: scripts/test lo instala con apt");
+        self.hijo = Some(hijo);
+        esperar_puerto(self.puerto, Duration::from_secs(20));
+        // The port accepts before the AOF is loaded; PING answers only once it is.
+        let inicio = Instant::now();
+        loop {
+            let ok = redis::Client::open(self.url().as_str())
+                .and_then(|c| c.get_connection())
+                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+                .is_ok();
+            if ok {
+                break;
+            }
+            assert!(inicio.elapsed() < Duration::from_secs(20), "redis-server no responde");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `kill -9`: no shutdown, no final fsync.
+    pub fn matar(&mut self) {
+        if let Some(mut h) = self.hijo.take() {
+            let _ = h.kill();
+            let _ = h.wait();
+        }
+    }
+
+    pub fn reiniciar(&mut self) {
+        self.matar();
+        self.iniciar();
+    }
+}
+
+impl Drop for RedisPropio {
+    fn drop(&mut self) {
+        self.matar();
+    }
+}
+
+/// Parses a command's stdout as exactly one JSON value.
+pub fn json(salida: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(salida).unwrap_or_else(|e| {
+        panic!(
+            "stdout no es un único valor JSON ({e}):\n{}",
+            String::from_utf8_lossy(salida)
+        )
+    })
+}
+
+/// The `eventflow` binary path, for tests that spawn processes directly.
+pub fn binario() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("eventflow")
+}
