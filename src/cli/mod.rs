@@ -1,1 +1,173 @@
-//! The command-line front.
+//! The command-line front: clap definitions, one module per subcommand, and `output`
+//! for table/json/csv rendering. This is the only part of the crate that prints.
+//! Each subcommand module exposes `run(args, &Ctx)`.
+
+pub mod compensar;
+pub mod estado;
+pub mod eventos;
+pub mod output;
+pub mod reservar;
+pub mod reservas;
+pub mod usuarios;
+pub mod verificar;
+
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use tokio::sync::OnceCell;
+
+use crate::config::{Capa, Config, TipoBackend};
+use crate::error::Result;
+use crate::store::Almacen;
+pub use output::Formato;
+
+/// EventFlow: venta de entradas sin sobreventa, sobre MongoDB + Redis.
+#[derive(Debug, Parser)]
+#[command(name = "eventflow", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Formato de salida: tabla para personas, json o csv para scripts.
+    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Formato::Table)]
+    pub output: Formato,
+
+    #[command(flatten)]
+    pub conexion: ArgsConexion,
+
+    #[command(subcommand)]
+    pub comando: Comando,
+}
+
+/// Where the data lives. Flags win over environment variables, which win over the config file.
+#[derive(Debug, Clone, Args)]
+pub struct ArgsConexion {
+    /// Fuerza un backend (por defecto: mongo si hay ambas URI, embedded si no hay ninguna).
+    #[arg(long, global = true, value_enum, env = "EVENTFLOW_BACKEND")]
+    pub backend: Option<TipoBackend>,
+    /// URI de MongoDB (la contraseña nunca se muestra).
+    #[arg(long, global = true, env = "EVENTFLOW_MONGO_URI", hide_env_values = true)]
+    pub mongo_uri: Option<String>,
+    /// Base de datos de MongoDB [por defecto: eventflow].
+    #[arg(long, global = true, env = "EVENTFLOW_MONGO_DB")]
+    pub mongo_db: Option<String>,
+    /// URL de Redis (la contraseña nunca se muestra).
+    #[arg(long, global = true, env = "EVENTFLOW_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Prefijo de todas las claves de Redis [por defecto: vacío].
+    #[arg(long, global = true, env = "EVENTFLOW_REDIS_PREFIX")]
+    pub redis_prefix: Option<String>,
+    /// Directorio de datos del backend embebido.
+    #[arg(long, global = true, env = "EVENTFLOW_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Archivo de configuración TOML [por defecto: eventflow.toml en el directorio de configuración].
+    #[arg(long, global = true, env = "EVENTFLOW_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Comando {
+    /// Backend en uso, direcciones (sin contraseñas), conectividad y versiones.
+    Estado,
+    /// Alta, consulta y baja de usuarios.
+    #[command(subcommand)]
+    Usuarios(usuarios::Accion),
+    /// Alta, consulta y baja de eventos.
+    #[command(subcommand)]
+    Eventos(eventos::Accion),
+    /// Compra entradas: valida, retiene, cobra, confirma y anota en el historial.
+    Reservar(reservar::ArgsReservar),
+    /// Lista, muestra y cancela reservas.
+    #[command(subcommand)]
+    Reservas(reservas::Accion),
+    /// Termina las compras a medio hacer cuya retención venció.
+    Compensar(compensar::ArgsCompensar),
+    /// Comprueba los invariantes de cada evento (y los repara con --reparar).
+    Verificar(verificar::ArgsVerificar),
+    /// Genera el script de autocompletado para un shell.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Escribe la página de manual (roff) en la salida estándar.
+    #[command(hide = true)]
+    Man,
+}
+
+/// What every subcommand is handed: settings, output format, and the stores on demand.
+pub struct Ctx {
+    pub config: Config,
+    pub formato: Formato,
+    almacen: OnceCell<Almacen>,
+}
+
+impl Ctx {
+    pub fn new(config: Config, formato: Formato) -> Self {
+        Self {
+            config,
+            formato,
+            almacen: OnceCell::new(),
+        }
+    }
+
+    /// Connects on first use, so commands that need no backend never touch one.
+    pub async fn almacen(&self) -> Result<&Almacen> {
+        self.almacen
+            .get_or_try_init(|| crate::store::conectar(&self.config))
+            .await
+    }
+}
+
+impl ArgsConexion {
+    fn capa(&self) -> Capa {
+        Capa {
+            backend: self.backend,
+            mongo_uri: self.mongo_uri.clone(),
+            mongo_db: self.mongo_db.clone(),
+            redis_url: self.redis_url.clone(),
+            redis_prefix: self.redis_prefix.clone(),
+            data_dir: self.data_dir.clone(),
+            config: self.config.clone(),
+            reserva_ttl_s: std::env::var("EVENTFLOW_RESERVA_TTL_S")
+                .ok()
+                .and_then(|s| s.parse().ok()),
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.comando {
+        Comando::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "eventflow", &mut std::io::stdout());
+            return Ok(());
+        }
+        Comando::Man => {
+            let man = clap_mangen::Man::new(Cli::command());
+            man.render(&mut std::io::stdout())
+                .map_err(|e| crate::Error::Interno(e.into()))?;
+            return Ok(());
+        }
+        _ => {}
+    }
+    let config = Config::resolver(cli.conexion.capa())?;
+    let ctx = Ctx::new(config, cli.output);
+    match cli.comando {
+        Comando::Estado => estado::run(&ctx).await,
+        Comando::Usuarios(a) => usuarios::run(a, &ctx).await,
+        Comando::Eventos(a) => eventos::run(a, &ctx).await,
+        Comando::Reservar(a) => reservar::run(a, &ctx).await,
+        Comando::Reservas(a) => reservas::run(a, &ctx).await,
+        Comando::Compensar(a) => compensar::run(a, &ctx).await,
+        Comando::Verificar(a) => verificar::run(a, &ctx).await,
+        Comando::Completions { .. } | Comando::Man => unreachable!("handled above"),
+    }
+}
+
+/// Logs go to stderr, filtered by `EVENTFLOW_LOG` (default `warn`).
+pub fn iniciar_logs() {
+    let filtro = tracing_subscriber::EnvFilter::try_from_env("EVENTFLOW_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filtro)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,114 @@
+//! `eventflow estado`: which backend is in use, its addresses (passwords redacted),
+//! whether each server answers and its version. Exits 7 when a server is down, so it
+//! doubles as the container healthcheck.
+
+use serde::Serialize;
+
+use crate::cli::{Ctx, output};
+use crate::config::Backend;
+use crate::error::{Error, Result};
+use crate::store::{ReservaStore, Salud, mongo::MongoStore, redis::RedisStore};
+
+#[derive(Debug, Serialize)]
+struct Componente {
+    nombre: &'static str,
+    direccion: String,
+    conectado: bool,
+    version: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Estado {
+    backend: &'static str,
+    componentes: Vec<Componente>,
+}
+
+fn componente(nombre: &'static str, direccion: String, r: Result<String>) -> Componente {
+    match r {
+        Ok(v) => Componente {
+            nombre,
+            direccion,
+            conectado: true,
+            version: Some(v),
+            error: None,
+        },
+        Err(e) => Componente {
+            nombre,
+            direccion,
+            conectado: false,
+            version: None,
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+pub async fn run(ctx: &Ctx) -> Result<()> {
+    let informe = match &ctx.config.backend {
+        Backend::Mongo {
+            mongo_uri,
+            mongo_db,
+            redis_url,
+            redis_prefix,
+        } => {
+            let (m, r) = tokio::join!(
+                async {
+                    let s = MongoStore::conectar(mongo_uri, mongo_db).await?;
+                    Salud::ping(&s).await
+                },
+                async {
+                    let s = RedisStore::conectar(redis_url, redis_prefix).await?;
+                    ReservaStore::ping(&s).await
+                }
+            );
+            Estado {
+                backend: "mongo",
+                componentes: vec![
+                    componente(
+                        "MongoDB",
+                        format!("{} (base de datos {mongo_db})", mongo_uri.redactada()),
+                        m,
+                    ),
+                    componente(
+                        "Redis",
+                        format!("{} (prefijo {redis_prefix:?})", redis_url.redactada()),
+                        r,
+                    ),
+                ],
+            }
+        }
+        Backend::Embedded { data_dir } => {
+            let r = ctx.almacen().await.map(|_| "SQLite".to_owned());
+            Estado {
+                backend: "embedded",
+                componentes: vec![componente("SQLite", data_dir.display().to_string(), r)],
+            }
+        }
+    };
+    let mut filas = vec![("backend".to_owned(), informe.backend.to_owned())];
+    for c in &informe.componentes {
+        let estado = match (&c.version, &c.error) {
+            (Some(v), _) => format!("conectado ({v})"),
+            (None, Some(e)) => format!("sin conexión: {e}"),
+            (None, None) => "sin conexión".into(),
+        };
+        filas.push((c.nombre.to_owned(), format!("{}\n{estado}", c.direccion)));
+    }
+    output::informe(ctx.formato, &informe, &filas)?;
+    let caidos: Vec<&str> = informe
+        .componentes
+        .iter()
+        .filter(|c| !c.conectado)
+        .map(|c| c.nombre)
+        .collect();
+    if caidos.is_empty() {
+        Ok(())
+    } else {
+        let c = informe.componentes.iter().find(|c| !c.conectado).expect("non-empty");
+        Err(Error::BackendCaido {
+            backend: c.nombre,
+            direccion: c.direccion.clone(),
+            detalle: format!("sin conexión con {}", caidos.join(" y ")),
+        })
+    }
+}

@@ -1,0 +1,47 @@
+//! `eventflow reservar`: one purchase through the saga. Prints the reservation, which is
+//! `confirmada` on success; failures exit with the contract's code (5 sold out,
+//! 6 payment declined and compensated, 7 backend down, …).
+
+use clap::Args;
+
+use crate::cli::{Ctx, output};
+use crate::domain::{ClaveIdempotencia, Entradas, EventoId, UsuarioId};
+use crate::error::Result;
+use crate::reservas::{Reservador, Solicitud};
+
+#[derive(Debug, Args)]
+pub struct ArgsReservar {
+    #[arg(long)]
+    pub evento: EventoId,
+    #[arg(long)]
+    pub usuario: UsuarioId,
+    /// Entradas a comprar (al menos 1).
+    #[arg(long, allow_negative_numbers = true)]
+    pub entradas: Entradas,
+    /// Repetir la petición con la misma clave devuelve la misma reserva.
+    #[arg(long)]
+    pub clave_idempotencia: Option<ClaveIdempotencia>,
+}
+
+pub async fn run(a: ArgsReservar, ctx: &Ctx) -> Result<()> {
+    let r = reservador(ctx).await?;
+    let reserva = r
+        .reservar(Solicitud {
+            evento: a.evento,
+            usuario: a.usuario,
+            entradas: a.entradas,
+            clave: a.clave_idempotencia,
+        })
+        .await?;
+    output::uno(ctx.formato, &reserva)
+}
+
+/// The saga wired to this command line's stores and environment.
+pub async fn reservador(ctx: &Ctx) -> Result<Reservador> {
+    // Parse the fault and payment settings before connecting: bad settings are usage errors.
+    let fallos = crate::reservas::Fallos::desde_entorno()?;
+    let alm = ctx.almacen().await?.clone();
+    let mut r = Reservador::desde_entorno(alm, ctx.config.reserva_ttl)?;
+    r.fallos = fallos;
+    Ok(r)
+}

@@ -1,0 +1,66 @@
+//! `eventflow reservas …`: list, show and cancel purchases. Cancelling a confirmed
+//! purchase refunds it, puts its seats back and removes it from the read model.
+
+use clap::Subcommand;
+
+use crate::cli::{Ctx, output, reservar::reservador};
+use crate::domain::{Estado, EventoId, ReservaId, UsuarioId};
+use crate::error::Result;
+use crate::store::FiltroReservas;
+
+#[derive(Debug, Subcommand)]
+pub enum Accion {
+    /// Lista reservas, opcionalmente de un evento, de un usuario o en un estado.
+    Listar {
+        #[arg(long)]
+        evento: Option<EventoId>,
+        #[arg(long)]
+        usuario: Option<UsuarioId>,
+        /// pendiente, confirmada, cancelada, compensada o expirada.
+        #[arg(long)]
+        estado: Option<Estado>,
+    },
+    /// Muestra una reserva.
+    Ver { id: ReservaId },
+    /// Cancela una compra confirmada: reembolsa y libera las entradas.
+    Cancelar { id: ReservaId },
+}
+
+pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
+    let f = ctx.formato;
+    match accion {
+        Accion::Listar {
+            evento,
+            usuario,
+            estado,
+        } => {
+            let alm = ctx.almacen().await?;
+            if let Some(e) = &evento {
+                // An unknown event is a typo, not an empty list.
+                alm.eventos.ver(e).await?;
+            }
+            let filtro = FiltroReservas {
+                evento,
+                usuario,
+                estado,
+            };
+            let l: Vec<_> = alm
+                .reservas
+                .listar(&filtro)
+                .await?
+                .into_iter()
+                .map(|r| r.reserva)
+                .collect();
+            output::lista(f, &l)
+        }
+        Accion::Ver { id } => {
+            let r = ctx.almacen().await?.reservas.ver(&id).await?;
+            output::uno(f, &r.reserva)
+        }
+        Accion::Cancelar { id } => {
+            let r = reservador(ctx).await?;
+            let reserva = crate::reservas::cancelar(&r, &id).await?;
+            output::uno(f, &reserva)
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! `eventflow verificar`: checks the invariants of every event (or one) and exits 8 when
+//! any fails; `--reparar` brings the stores back into agreement and says what it changed.
+
+use clap::Args;
+
+use crate::cli::{Ctx, output, reservar::reservador};
+use crate::domain::EventoId;
+use crate::error::{Error, Result};
+use crate::reservas::InformeEvento;
+
+#[derive(Debug, Args)]
+pub struct ArgsVerificar {
+    /// Solo este evento.
+    #[arg(long)]
+    pub evento: Option<EventoId>,
+    /// Repara lo que encuentre y vuelve a verificar.
+    #[arg(long)]
+    pub reparar: bool,
+}
+
+pub async fn run(a: ArgsVerificar, ctx: &Ctx) -> Result<()> {
+    let r = reservador(ctx).await?;
+    let informes = crate::reservas::verificar(&r, a.evento.as_ref(), a.reparar).await?;
+    for i in &informes {
+        for rep in &i.reparaciones {
+            output::aviso(&format!("reparado: {rep}"));
+        }
+        for p in &i.problemas {
+            output::aviso(&format!("inconsistencia: {p}"));
+        }
+    }
+    output::lista(ctx.formato, &informes)?;
+    let malos = informes.iter().filter(|i| !i.consistente).count();
+    if malos > 0 {
+        return Err(Error::Inconsistencia(format!(
+            "{malos} de {} evento(s) con inconsistencias",
+            informes.len()
+        )));
+    }
+    Ok(())
+}
+
+impl output::Fila for InformeEvento {
+    fn columnas() -> &'static [&'static str] {
+        &["evento_id", "aforo_total", "contador", "retenidas", "vendidas", "en_curso", "consistente", "problemas"]
+    }
+    fn celdas(&self) -> Vec<String> {
+        vec![
+            self.evento_id.to_string(),
+            self.aforo_total.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
+            self.contador.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
+            self.retenidas.to_string(),
+            self.vendidas.to_string(),
+            self.en_curso.to_string(),
+            if self.consistente { "sí" } else { "no" }.to_owned(),
+            self.problemas.len().to_string(),
+        ]
+    }
+}

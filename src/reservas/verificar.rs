@@ -1,0 +1,425 @@
+//! `verificar`: checks, per event, that no seat is lost or double sold and that the
+//! MongoDB read model agrees with the confirmed purchases; `--reparar` brings the stores
+//! back into agreement. Diagnosis is a pure function of a snapshot, so it is unit-tested
+//! without servers; repairs are the same idempotent operations the saga uses.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::compensar::{LEASE_MS, ultimo_paso};
+use super::{Cadena, Reservador, Saga};
+use crate::domain::{Compra, Estado, Evento, EventoId, Fecha, ReservaId, UsuarioId};
+use crate::error::{Error, Result};
+use crate::store::{Fase, Paso, Reclamo, RegistroSaga};
+
+/// The result for one event.
+#[derive(Debug, Clone, Serialize)]
+pub struct InformeEvento {
+    pub evento_id: EventoId,
+    pub aforo_total: Option<u32>,
+    /// The live seat counter.
+    pub contador: Option<i64>,
+    /// Seats held by purchases in flight (`pendiente`).
+    pub retenidas: i64,
+    /// Seats of confirmed purchases.
+    pub vendidas: i64,
+    /// Purchases still in flight (not expired).
+    pub en_curso: usize,
+    pub problemas: Vec<String>,
+    /// What `--reparar` changed.
+    pub reparaciones: Vec<String>,
+    pub consistente: bool,
+}
+
+/// Everything `verificar` reads about one event, at about the same moment.
+#[derive(Debug, Clone)]
+pub struct Instantanea {
+    pub evento_id: EventoId,
+    pub evento: Option<Evento>,
+    pub contador: Option<i64>,
+    pub registros: Vec<RegistroSaga>,
+    pub compras: Vec<(UsuarioId, Compra)>,
+    pub ahora: Fecha,
+}
+
+/// One repair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accion {
+    Compensar(ReservaId),
+    Restaurar(Box<RegistroSaga>),
+    FijarContador(i64),
+    AplicarVenta(ReservaId, crate::domain::Entradas),
+    RevertirVenta(ReservaId, crate::domain::Entradas),
+    FijarModeloLectura { disponibles: i64, activas: Vec<ReservaId> },
+    RegistrarCompra(UsuarioId, Compra),
+    QuitarCompra(UsuarioId, ReservaId),
+}
+
+/// Diagnoses a snapshot: the problems found and the repairs that fix them. Compensations
+/// and restored records come first and alone, because they change what the rest expects.
+pub fn diagnosticar(s: &Instantanea) -> (Vec<String>, Vec<Accion>, Resumen) {
+    let mut problemas = Vec::new();
+    let mut acciones = Vec::new();
+    let e = &s.evento_id;
+    let Some(evento) = &s.evento else {
+        if s.contador.is_some() || s.registros.iter().any(|r| r.reserva.estado.retiene_entradas()) {
+            problemas.push(format!(
+                "el evento {e} no existe en el almacén de eventos pero tiene contador o reservas en el de reservas"
+            ));
+        }
+        return (problemas, acciones, Resumen::default());
+    };
+    let aforo = i64::from(evento.aforo_total.get());
+    let por_id: BTreeMap<&ReservaId, &RegistroSaga> =
+        s.registros.iter().map(|r| (&r.reserva.id, r)).collect();
+
+    // 1. Purchases left half done whose hold ran out.
+    let vencidas: Vec<&RegistroSaga> = s
+        .registros
+        .iter()
+        .filter(|r| r.en_curso() && r.expira < s.ahora)
+        .collect();
+    if !vencidas.is_empty() {
+        problemas.push(format!(
+            "{} compra(s) a medio terminar con la retención vencida: {} (eventflow compensar las termina)",
+            vencidas.len(),
+            lista(vencidas.iter().map(|r| &r.reserva.id))
+        ));
+        acciones.extend(vencidas.iter().map(|r| Accion::Compensar(r.reserva.id.clone())));
+    }
+
+    // 2. Confirmed purchases MongoDB knows of but the reservation store lost.
+    for (usuario, compra) in &s.compras {
+        if !por_id.contains_key(&compra.reserva_id) {
+            problemas.push(format!(
+                "la compra {} del usuario {usuario} está en su historial pero no en el almacén de reservas",
+                compra.reserva_id
+            ));
+            acciones.push(Accion::Restaurar(Box::new(registro_restaurado(evento, usuario, compra))));
+        }
+    }
+    let resumen = Resumen::de(&s.registros, s.ahora);
+    if !acciones.is_empty() {
+        return (problemas, acciones, resumen);
+    }
+
+    // 3. The seat invariant: aforo_total = counter + held + sold.
+    let esperado = aforo - resumen.retenidas - resumen.vendidas;
+    match s.contador {
+        None => {
+            problemas.push(format!(
+                "falta el contador de entradas del evento {e} (debería valer {esperado})"
+            ));
+            acciones.push(Accion::FijarContador(esperado));
+        }
+        Some(c) if c != esperado => {
+            problemas.push(format!(
+                "aforo_total {aforo} ≠ contador {c} + retenidas {} + vendidas {} (el contador debería valer {esperado})",
+                resumen.retenidas, resumen.vendidas
+            ));
+            acciones.push(Accion::FijarContador(esperado));
+        }
+        Some(_) => {}
+    }
+
+    // 4. The event's read model against the finished confirmed purchases. Purchases
+    //    still in flight may or may not be in it yet.
+    let terminadas: BTreeMap<&ReservaId, &RegistroSaga> = s
+        .registros
+        .iter()
+        .filter(|r| r.reserva.estado == Estado::Confirmada && r.terminada)
+        .map(|r| (&r.reserva.id, r))
+        .collect();
+    let en_vuelo: BTreeSet<&ReservaId> = s
+        .registros
+        .iter()
+        .filter(|r| r.reserva.estado == Estado::Confirmada && !r.terminada)
+        .map(|r| &r.reserva.id)
+        .collect();
+    let activas: BTreeSet<&ReservaId> = evento.reservas_activas.iter().collect();
+    let faltan: Vec<&&RegistroSaga> = terminadas
+        .iter()
+        .filter(|(id, _)| !activas.contains(*id))
+        .map(|(_, r)| r)
+        .collect();
+    let sobran: Vec<&ReservaId> = activas
+        .iter()
+        .filter(|id| !terminadas.contains_key(*id) && !en_vuelo.contains(*id))
+        .copied()
+        .collect();
+    if !faltan.is_empty() {
+        problemas.push(format!(
+            "reservas_activas del evento {e} no incluye {} compra(s) confirmada(s): {}",
+            faltan.len(),
+            lista(faltan.iter().map(|r| &r.reserva.id))
+        ));
+    }
+    if !sobran.is_empty() {
+        problemas.push(format!(
+            "reservas_activas del evento {e} incluye {} reserva(s) no confirmada(s): {}",
+            sobran.len(),
+            lista(sobran.iter().copied())
+        ));
+    }
+    let mut activas_reparadas: Vec<ReservaId> = activas
+        .iter()
+        .filter(|id| !sobran.contains(id))
+        .map(|id| (*id).clone())
+        .collect();
+    activas_reparadas.extend(faltan.iter().map(|r| r.reserva.id.clone()));
+    activas_reparadas.sort();
+    let vendidas_modelo: i64 = activas_reparadas
+        .iter()
+        .filter_map(|id| por_id.get(id))
+        .map(|r| i64::from(r.reserva.entradas.get()))
+        .sum();
+    let disponibles_esperadas = aforo - vendidas_modelo;
+    let modelo_mal = !faltan.is_empty() || !sobran.is_empty();
+    if evento.entradas_disponibles != disponibles_esperadas && !modelo_mal {
+        problemas.push(format!(
+            "entradas_disponibles del evento {e} vale {} y debería valer {disponibles_esperadas}",
+            evento.entradas_disponibles
+        ));
+    }
+    if modelo_mal || evento.entradas_disponibles != disponibles_esperadas {
+        acciones.push(Accion::FijarModeloLectura {
+            disponibles: disponibles_esperadas,
+            activas: activas_reparadas,
+        });
+    }
+
+    // 5. The users' histories.
+    let mut historiales: BTreeMap<&ReservaId, Vec<(&UsuarioId, &Compra)>> = BTreeMap::new();
+    for (u, c) in &s.compras {
+        historiales.entry(&c.reserva_id).or_default().push((u, c));
+    }
+    for (id, r) in &terminadas {
+        let esperada = r.compra();
+        let ok = historiales.get(id).is_some_and(|v| {
+            v.len() == 1
+                && *v[0].0 == r.reserva.usuario_id
+                && Some(v[0].1.entradas) == esperada.as_ref().map(|c| c.entradas)
+        });
+        if !ok {
+            problemas.push(format!(
+                "el historial_compras del usuario {} no refleja la compra confirmada {id}",
+                r.reserva.usuario_id
+            ));
+            for (u, _) in historiales.get(id).into_iter().flatten() {
+                acciones.push(Accion::QuitarCompra((*u).clone(), (*id).clone()));
+            }
+            if let Some(c) = esperada {
+                acciones.push(Accion::RegistrarCompra(r.reserva.usuario_id.clone(), c));
+            }
+        }
+    }
+    for (id, v) in &historiales {
+        if terminadas.contains_key(id) || en_vuelo.contains(id) {
+            continue;
+        }
+        for (u, _) in v {
+            problemas.push(format!(
+                "el historial_compras del usuario {u} incluye la reserva {id}, que no está confirmada"
+            ));
+            acciones.push(Accion::QuitarCompra((*u).clone(), (*id).clone()));
+        }
+    }
+    (problemas, acciones, resumen)
+}
+
+/// Seat totals of a set of records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resumen {
+    pub retenidas: i64,
+    pub vendidas: i64,
+    pub en_curso: usize,
+}
+
+impl Resumen {
+    fn de(registros: &[RegistroSaga], ahora: Fecha) -> Self {
+        let mut r = Resumen::default();
+        for reg in registros {
+            let n = i64::from(reg.reserva.entradas.get());
+            match reg.reserva.estado {
+                Estado::Pendiente => r.retenidas += n,
+                Estado::Confirmada => r.vendidas += n,
+                _ => {}
+            }
+            if reg.en_curso() && reg.expira >= ahora {
+                r.en_curso += 1;
+            }
+        }
+        r
+    }
+}
+
+fn lista<'a>(ids: impl Iterator<Item = &'a ReservaId>) -> String {
+    let ids: Vec<String> = ids.map(|i| i.to_string()).collect();
+    if ids.len() > 5 {
+        format!("{} y {} más", ids[..5].join(", "), ids.len() - 5)
+    } else {
+        ids.join(", ")
+    }
+}
+
+/// The record of a confirmed purchase rebuilt from the user's history.
+fn registro_restaurado(evento: &Evento, usuario: &UsuarioId, c: &Compra) -> RegistroSaga {
+    RegistroSaga {
+        reserva: crate::domain::Reserva {
+            id: c.reserva_id.clone(),
+            evento_id: evento.id.clone(),
+            usuario_id: usuario.clone(),
+            entradas: c.entradas,
+            estado: Estado::Confirmada,
+            importe: evento.precio.importe(c.entradas),
+            creada: c.fecha_compra,
+            actualizada: Fecha::ahora(),
+        },
+        paso: Paso::Historial,
+        fase: Fase::Hecho,
+        expira: c.fecha_compra,
+        clave: None,
+        fecha_compra: Some(c.fecha_compra),
+        terminada: true,
+        reclamada_hasta: None,
+    }
+}
+
+async fn instantanea(r: &Reservador, id: &EventoId) -> Result<Instantanea> {
+    let alm = &r.almacen;
+    let (evento, contador, registros, compras) = tokio::join!(
+        alm.eventos.ver(id),
+        alm.reservas.contador(id),
+        alm.reservas.de_evento(id),
+        alm.usuarios.compras_de_evento(id),
+    );
+    let evento = match evento {
+        Ok(e) => Some(e),
+        Err(Error::NoEncontrado { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    Ok(Instantanea {
+        evento_id: id.clone(),
+        evento,
+        contador: contador?,
+        registros: registros?,
+        compras: compras?,
+        ahora: Fecha::ahora(),
+    })
+}
+
+async fn aplicar(r: &Reservador, s: &Instantanea, accion: &Accion) -> Result<String> {
+    let alm = &r.almacen;
+    let e = &s.evento_id;
+    Ok(match accion {
+        Accion::Compensar(id) => {
+            let ahora = Fecha::ahora();
+            match alm.reservas.reclamar(id, Reclamo::Vencida, ahora, LEASE_MS).await? {
+                Some(reg) => {
+                    let hasta = ultimo_paso(&reg);
+                    let mut saga = Saga::desde_registro(r, reg, None);
+                    Cadena::estandar().compensar_hasta(&mut saga, hasta).await?;
+                    format!("compensada la compra {id}")
+                }
+                None => format!("la compra {id} ya la estaba terminando otro proceso"),
+            }
+        }
+        Accion::Restaurar(reg) => {
+            alm.reservas.restaurar(reg).await?;
+            format!("restaurado el registro de la compra confirmada {}", reg.reserva.id)
+        }
+        Accion::FijarContador(v) => {
+            let antes = s.contador;
+            alm.reservas.fijar_contador(e, *v).await?;
+            match antes {
+                Some(a) => format!("contador del evento {e}: {a} → {v}"),
+                None => format!("contador del evento {e} recreado con {v}"),
+            }
+        }
+        Accion::AplicarVenta(id, n) => {
+            alm.eventos.aplicar_venta(e, id, *n).await?;
+            format!("añadida la venta {id} al evento {e}")
+        }
+        Accion::RevertirVenta(id, n) => {
+            alm.eventos.revertir_venta(e, id, *n).await?;
+            format!("quitada la venta {id} del evento {e}")
+        }
+        Accion::FijarModeloLectura { disponibles, activas } => {
+            alm.eventos.fijar_modelo_lectura(e, *disponibles, activas).await?;
+            format!(
+                "modelo de lectura del evento {e}: entradas_disponibles = {disponibles}, {} reservas activas",
+                activas.len()
+            )
+        }
+        Accion::RegistrarCompra(u, c) => {
+            alm.usuarios.registrar_compra(u, c).await?;
+            format!("añadida la compra {} al historial del usuario {u}", c.reserva_id)
+        }
+        Accion::QuitarCompra(u, id) => {
+            alm.usuarios.quitar_compra(u, id).await?;
+            format!("quitada la compra {id} del historial del usuario {u}")
+        }
+    })
+}
+
+/// Checks one event and, with `reparar`, repairs it (a few rounds at most, since a
+/// repair can reveal the next problem) and checks it again.
+pub async fn verificar_evento(r: &Reservador, id: &EventoId, reparar: bool) -> Result<InformeEvento> {
+    let mut reparaciones = Vec::new();
+    let mut s = instantanea(r, id).await?;
+    let (mut problemas, mut acciones, mut resumen) = diagnosticar(&s);
+    if reparar {
+        for _ in 0..4 {
+            if acciones.is_empty() {
+                break;
+            }
+            for a in &acciones {
+                reparaciones.push(aplicar(r, &s, a).await?);
+            }
+            s = instantanea(r, id).await?;
+            (problemas, acciones, resumen) = diagnosticar(&s);
+        }
+    }
+    Ok(InformeEvento {
+        evento_id: id.clone(),
+        aforo_total: s.evento.as_ref().map(|e| e.aforo_total.get()),
+        contador: s.contador,
+        retenidas: resumen.retenidas,
+        vendidas: resumen.vendidas,
+        en_curso: resumen.en_curso,
+        consistente: problemas.is_empty(),
+        problemas,
+        reparaciones,
+    })
+}
+
+/// Checks one event, or every event both stores know of.
+pub async fn verificar(r: &Reservador, evento: Option<&EventoId>, reparar: bool) -> Result<Vec<InformeEvento>> {
+    let ids: Vec<EventoId> = match evento {
+        Some(id) => {
+            // An id neither store knows is a typo, not a clean bill of health.
+            let s = instantanea(r, id).await?;
+            if s.evento.is_none() && s.contador.is_none() && s.registros.is_empty() {
+                return Err(Error::no_encontrado("evento", id));
+            }
+            vec![id.clone()]
+        }
+        None => {
+            let mut ids: BTreeSet<EventoId> = r.almacen.reservas.eventos().await?.into_iter().collect();
+            let mut despues: Option<EventoId> = None;
+            loop {
+                let pagina = r.almacen.eventos.listar(1000, despues.as_ref()).await?;
+                let Some(ultimo) = pagina.last() else { break };
+                despues = Some(ultimo.id.clone());
+                ids.extend(pagina.into_iter().map(|e| e.id));
+            }
+            ids.into_iter().collect()
+        }
+    };
+    let mut informes = Vec::with_capacity(ids.len());
+    for id in &ids {
+        informes.push(verificar_evento(r, id, reparar).await?);
+    }
+    Ok(informes)
+}
