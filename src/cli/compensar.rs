@@ -35,7 +35,10 @@ pub async fn run(a: ArgsCompensar, ctx: &Ctx) -> Result<()> {
     if hechas.is_empty() {
         output::aviso("nada que compensar");
     } else if a.dry_run {
-        output::aviso(&format!("{} compra(s) se compensarían (--dry-run: no se cambió nada)", hechas.len()));
+        output::aviso(&format!(
+            "{} compra(s) se compensarían (--dry-run: no se cambió nada)",
+            hechas.len()
+        ));
     } else {
         output::aviso(&format!("{} compra(s) compensada(s)", hechas.len()));
     }
@@ -44,7 +47,16 @@ pub async fn run(a: ArgsCompensar, ctx: &Ctx) -> Result<()> {
 
 impl output::Fila for Compensacion {
     fn columnas() -> &'static [&'static str] {
-        &["reserva_id", "evento_id", "usuario_id", "entradas", "paso", "estado_anterior", "estado_final", "expira"]
+        &[
+            "reserva_id",
+            "evento_id",
+            "usuario_id",
+            "entradas",
+            "paso",
+            "estado_anterior",
+            "estado_final",
+            "expira",
+        ]
     }
     fn celdas(&self) -> Vec<String> {
         vec![
@@ -54,7 +66,9 @@ impl output::Fila for Compensacion {
             self.entradas.to_string(),
             self.paso.as_str().to_owned(),
             self.estado_anterior.to_string(),
-            self.estado_final.map(|e| e.to_string()).unwrap_or_else(|| "(dry-run)".into()),
+            self.estado_final
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "(dry-run)".into()),
             self.expira.to_string(),
         ]
     }

@@ -104,7 +104,11 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
     if caidos.is_empty() {
         Ok(())
     } else {
-        let c = informe.componentes.iter().find(|c| !c.conectado).expect("non-empty");
+        let c = informe
+            .componentes
+            .iter()
+            .find(|c| !c.conectado)
+            .expect("non-empty");
         Err(Error::BackendCaido {
             backend: c.nombre,
             direccion: c.direccion.clone(),

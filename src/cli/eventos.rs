@@ -4,7 +4,9 @@
 use clap::Subcommand;
 
 use crate::cli::{Ctx, output};
-use crate::domain::{Aforo, CambiosEvento, EventoId, Fecha, NuevoEvento, ParseError, Precio, Texto};
+use crate::domain::{
+    Aforo, CambiosEvento, EventoId, Fecha, NuevoEvento, ParseError, Precio, Texto,
+};
 use crate::error::Result;
 use crate::servicios;
 

@@ -43,13 +43,23 @@ pub struct ArgsConexion {
     #[arg(long, global = true, value_enum, env = "EVENTFLOW_BACKEND")]
     pub backend: Option<TipoBackend>,
     /// URI de MongoDB (la contraseña nunca se muestra).
-    #[arg(long, global = true, env = "EVENTFLOW_MONGO_URI", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "EVENTFLOW_MONGO_URI",
+        hide_env_values = true
+    )]
     pub mongo_uri: Option<String>,
     /// Base de datos de MongoDB [por defecto: eventflow].
     #[arg(long, global = true, env = "EVENTFLOW_MONGO_DB")]
     pub mongo_db: Option<String>,
     /// URL de Redis (la contraseña nunca se muestra).
-    #[arg(long, global = true, env = "EVENTFLOW_REDIS_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "EVENTFLOW_REDIS_URL",
+        hide_env_values = true
+    )]
     pub redis_url: Option<String>,
     /// Prefijo de todas las claves de Redis [por defecto: vacío].
     #[arg(long, global = true, env = "EVENTFLOW_REDIS_PREFIX")]

@@ -27,7 +27,9 @@ fn escribir(bytes: &[u8]) -> Result<()> {
         Ok(()) => Ok(()),
         // `eventflow ... | head` closing the pipe early is not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::Interno(anyhow::Error::new(e).context("escribir en stdout"))),
+        Err(e) => Err(Error::Interno(
+            anyhow::Error::new(e).context("escribir en stdout"),
+        )),
     }
 }
 
@@ -51,7 +53,9 @@ fn csv_filas<T: Fila>(filas: &[T]) -> Result<()> {
     for f in filas {
         w.write_record(f.celdas()).map_err(err)?;
     }
-    let bytes = w.into_inner().map_err(|e| Error::Interno(anyhow::anyhow!("{e}")))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| Error::Interno(anyhow::anyhow!("{e}")))?;
     escribir(&bytes)
 }
 
@@ -102,7 +106,9 @@ pub fn informe<T: Serialize>(formato: Formato, v: &T, filas: &[(String, String)]
             for (k, v) in filas {
                 w.write_record([k, v]).map_err(err)?;
             }
-            let bytes = w.into_inner().map_err(|e| Error::Interno(anyhow::anyhow!("{e}")))?;
+            let bytes = w
+                .into_inner()
+                .map_err(|e| Error::Interno(anyhow::anyhow!("{e}")))?;
             escribir(&bytes)
         }
         Formato::Table => {
@@ -135,7 +141,9 @@ fn pista(e: &Error) -> Option<&'static str> {
             "compruebe que el servidor está en marcha y la dirección (eventflow estado lo muestra)",
         ),
         Error::SinEntradas { .. } => Some("pida menos entradas o elija otro evento"),
-        Error::Inconsistencia(_) => Some("eventflow verificar --reparar pone de acuerdo los almacenes"),
+        Error::Inconsistencia(_) => {
+            Some("eventflow verificar --reparar pone de acuerdo los almacenes")
+        }
         _ => None,
     }
 }
@@ -157,8 +165,14 @@ impl Fila for Usuario {
     fn celdas(&self) -> Vec<String> {
         vec![
             self.id.to_string(),
-            self.tipo_documento.as_ref().map(|t| t.to_string()).unwrap_or_default(),
-            self.nro_documento.as_ref().map(|t| t.to_string()).unwrap_or_default(),
+            self.tipo_documento
+                .as_ref()
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            self.nro_documento
+                .as_ref()
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
             self.nombre.to_string(),
             self.apellido.to_string(),
             self.email.to_string(),
@@ -210,7 +224,16 @@ impl Fila for crate::domain::Compra {
 
 impl Fila for crate::domain::Reserva {
     fn columnas() -> &'static [&'static str] {
-        &["id", "evento_id", "usuario_id", "entradas", "estado", "importe", "creada", "actualizada"]
+        &[
+            "id",
+            "evento_id",
+            "usuario_id",
+            "entradas",
+            "estado",
+            "importe",
+            "creada",
+            "actualizada",
+        ]
     }
     fn celdas(&self) -> Vec<String> {
         vec![

@@ -5,8 +5,8 @@ use clap::Subcommand;
 
 use crate::cli::{Ctx, output};
 use crate::domain::{
-    CambiosUsuario, Documento, Email, NroDocumento, NuevoUsuario, ParseError, Texto,
-    TipoDocumento, UsuarioId,
+    CambiosUsuario, Documento, Email, NroDocumento, NuevoUsuario, ParseError, Texto, TipoDocumento,
+    UsuarioId,
 };
 use crate::error::{Error, Result};
 

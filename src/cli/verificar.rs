@@ -42,13 +42,26 @@ pub async fn run(a: ArgsVerificar, ctx: &Ctx) -> Result<()> {
 
 impl output::Fila for InformeEvento {
     fn columnas() -> &'static [&'static str] {
-        &["evento_id", "aforo_total", "contador", "retenidas", "vendidas", "en_curso", "consistente", "problemas"]
+        &[
+            "evento_id",
+            "aforo_total",
+            "contador",
+            "retenidas",
+            "vendidas",
+            "en_curso",
+            "consistente",
+            "problemas",
+        ]
     }
     fn celdas(&self) -> Vec<String> {
         vec![
             self.evento_id.to_string(),
-            self.aforo_total.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
-            self.contador.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
+            self.aforo_total
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "-".into()),
+            self.contador
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "-".into()),
             self.retenidas.to_string(),
             self.vendidas.to_string(),
             self.en_curso.to_string(),

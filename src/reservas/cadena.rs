@@ -23,6 +23,9 @@ pub struct Saga<'r> {
     pub registro: Option<RegistroSaga>,
     /// Set by `pago` when a charge was approved.
     pub cobrado: bool,
+    /// Which history writes (user, event) may have been applied; `None` when unknown
+    /// (crash recovery), which undoes both.
+    pub historial_escrito: Option<[bool; 2]>,
     /// The state compensation leaves behind; `None` lets it decide (`expirada` when
     /// nothing was charged, `compensada` otherwise).
     pub estado_final: Option<Estado>,
@@ -37,12 +40,17 @@ impl<'r> Saga<'r> {
             evento: None,
             registro: None,
             cobrado: false,
+            historial_escrito: None,
             estado_final: Some(Estado::Compensada),
         }
     }
 
     /// A saga rebuilt from its durable record, to compensate or cancel it.
-    pub fn desde_registro(r: &'r Reservador, registro: RegistroSaga, estado_final: Option<Estado>) -> Self {
+    pub fn desde_registro(
+        r: &'r Reservador,
+        registro: RegistroSaga,
+        estado_final: Option<Estado>,
+    ) -> Self {
         let solicitud = Solicitud {
             evento: registro.reserva.evento_id.clone(),
             usuario: registro.reserva.usuario_id.clone(),
@@ -56,6 +64,7 @@ impl<'r> Saga<'r> {
             evento: None,
             registro: Some(registro),
             cobrado: false,
+            historial_escrito: None,
             estado_final,
         }
     }
@@ -131,12 +140,15 @@ impl Cadena {
                         }
                     }
                     return Err(match (paso, causa) {
-                        (Paso::Historial, e @ (Error::BackendCaido { .. } | Error::Interno(_) | Error::NoEncontrado { .. })) => {
-                            Error::HistorialFallido {
-                                reserva: saga.reserva_id.to_string(),
-                                causa: e.to_string(),
-                            }
-                        }
+                        (
+                            Paso::Historial,
+                            e @ (Error::BackendCaido { .. }
+                            | Error::Interno(_)
+                            | Error::NoEncontrado { .. }),
+                        ) => Error::HistorialFallido {
+                            reserva: saga.reserva_id.to_string(),
+                            causa: e.to_string(),
+                        },
                         (_, e) => e,
                     });
                 }

@@ -68,7 +68,11 @@ mod tests {
     #[test]
     fn fallos_se_parsean_y_rechazan_basura() {
         assert!(Fallos::parse("crash@pago").unwrap().0.is_some());
-        assert!(Fallos::parse("error@historial").unwrap().falla(Paso::Historial));
+        assert!(
+            Fallos::parse("error@historial")
+                .unwrap()
+                .falla(Paso::Historial)
+        );
         assert!(Fallos::parse("").unwrap().0.is_none());
         for bad in ["crash", "boom@pago", "crash@cobro", "@"] {
             assert_eq!(Fallos::parse(bad).unwrap_err().exit_code(), 2, "{bad}");

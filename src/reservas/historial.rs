@@ -18,26 +18,34 @@ impl Handler for ActualizadorDeHistorial {
     }
 
     async fn ejecutar(&self, saga: &mut Saga<'_>) -> Result<()> {
-        let registro = saga.registro()?;
+        let registro = saga.registro()?.clone();
         let compra = registro.compra().ok_or_else(|| {
             Error::Interno(anyhow::anyhow!(
                 "la reserva {} no está confirmada",
                 registro.reserva.id
             ))
         })?;
-        let alm = &saga.r.almacen;
-        tokio::try_join!(
-            alm.usuarios.registrar_compra(&registro.reserva.usuario_id, &compra),
+        let reservador = saga.r;
+        let alm = &reservador.almacen;
+        let (u, e) = tokio::join!(
+            alm.usuarios
+                .registrar_compra(&registro.reserva.usuario_id, &compra),
             alm.eventos
                 .aplicar_venta(&compra.evento_id, &compra.reserva_id, compra.entradas)
-        )?;
-        if !alm.reservas.completar(registro).await? {
+        );
+        // A write refused because the server could not be reached never happened; any
+        // other outcome may have, and must be undone if the saga fails.
+        let escrito = |r: &Result<()>| !matches!(r, Err(Error::BackendCaido { .. }));
+        saga.historial_escrito = Some([escrito(&u), escrito(&e)]);
+        u?;
+        e?;
+        if !alm.reservas.completar(&registro).await? {
             return Err(Error::Conflicto(format!(
                 "la reserva {} fue reclamada por una compensación antes de terminar",
                 registro.reserva.id
             )));
         }
-        let mut terminado = registro.clone();
+        let mut terminado = registro;
         terminado.paso = Paso::Historial;
         terminado.fase = crate::store::Fase::Hecho;
         terminado.terminada = true;
@@ -50,9 +58,24 @@ impl Handler for ActualizadorDeHistorial {
         let registro = saga.registro()?;
         let r = &registro.reserva;
         let alm = &saga.r.almacen;
+        let [deshacer_u, deshacer_e] = saga.historial_escrito.unwrap_or([true, true]);
         let (u, e) = tokio::join!(
-            alm.usuarios.quitar_compra(&r.usuario_id, &r.id),
-            alm.eventos.revertir_venta(&r.evento_id, &r.id, r.entradas)
+            async {
+                if deshacer_u {
+                    alm.usuarios.quitar_compra(&r.usuario_id, &r.id).await
+                } else {
+                    Ok(())
+                }
+            },
+            async {
+                if deshacer_e {
+                    alm.eventos
+                        .revertir_venta(&r.evento_id, &r.id, r.entradas)
+                        .await
+                } else {
+                    Ok(())
+                }
+            }
         );
         // A user or event deleted since has nothing left to undo.
         for res in [u, e] {

@@ -18,7 +18,9 @@ impl Handler for ValidadorDeInventario {
 
     async fn ejecutar(&self, saga: &mut Saga<'_>) -> Result<()> {
         let evento = saga.evento.as_ref().ok_or_else(|| {
-            Error::Interno(anyhow::anyhow!("inventario sin evento: falta el paso datos"))
+            Error::Interno(anyhow::anyhow!(
+                "inventario sin evento: falta el paso datos"
+            ))
         })?;
         let ahora = Fecha::ahora();
         let ttl_ms = i64::try_from(saga.r.ttl.as_millis()).unwrap_or(i64::MAX / 2);

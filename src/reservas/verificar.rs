@@ -51,7 +51,10 @@ pub enum Accion {
     FijarContador(i64),
     AplicarVenta(ReservaId, crate::domain::Entradas),
     RevertirVenta(ReservaId, crate::domain::Entradas),
-    FijarModeloLectura { disponibles: i64, activas: Vec<ReservaId> },
+    FijarModeloLectura {
+        disponibles: i64,
+        activas: Vec<ReservaId>,
+    },
     RegistrarCompra(UsuarioId, Compra),
     QuitarCompra(UsuarioId, ReservaId),
 }
@@ -63,7 +66,11 @@ pub fn diagnosticar(s: &Instantanea) -> (Vec<String>, Vec<Accion>, Resumen) {
     let mut acciones = Vec::new();
     let e = &s.evento_id;
     let Some(evento) = &s.evento else {
-        if s.contador.is_some() || s.registros.iter().any(|r| r.reserva.estado.retiene_entradas()) {
+        if s.contador.is_some()
+            || s.registros
+                .iter()
+                .any(|r| r.reserva.estado.retiene_entradas())
+        {
             problemas.push(format!(
                 "el evento {e} no existe en el almacén de eventos pero tiene contador o reservas en el de reservas"
             ));
@@ -86,7 +93,11 @@ pub fn diagnosticar(s: &Instantanea) -> (Vec<String>, Vec<Accion>, Resumen) {
             vencidas.len(),
             lista(vencidas.iter().map(|r| &r.reserva.id))
         ));
-        acciones.extend(vencidas.iter().map(|r| Accion::Compensar(r.reserva.id.clone())));
+        acciones.extend(
+            vencidas
+                .iter()
+                .map(|r| Accion::Compensar(r.reserva.id.clone())),
+        );
     }
 
     // 2. Confirmed purchases MongoDB knows of but the reservation store lost.
@@ -96,7 +107,9 @@ pub fn diagnosticar(s: &Instantanea) -> (Vec<String>, Vec<Accion>, Resumen) {
                 "la compra {} del usuario {usuario} está en su historial pero no en el almacén de reservas",
                 compra.reserva_id
             ));
-            acciones.push(Accion::Restaurar(Box::new(registro_restaurado(evento, usuario, compra))));
+            acciones.push(Accion::Restaurar(Box::new(registro_restaurado(
+                evento, usuario, compra,
+            ))));
         }
     }
     let resumen = Resumen::de(&s.registros, s.ahora);
@@ -162,30 +175,57 @@ pub fn diagnosticar(s: &Instantanea) -> (Vec<String>, Vec<Accion>, Resumen) {
             lista(sobran.iter().copied())
         ));
     }
-    let mut activas_reparadas: Vec<ReservaId> = activas
-        .iter()
-        .filter(|id| !sobran.contains(id))
-        .map(|id| (*id).clone())
-        .collect();
-    activas_reparadas.extend(faltan.iter().map(|r| r.reserva.id.clone()));
-    activas_reparadas.sort();
-    let vendidas_modelo: i64 = activas_reparadas
+    // Set differences are repaired with the saga's own guarded, idempotent updates, so a
+    // repair running beside live sales never overwrites them.
+    for r in &faltan {
+        acciones.push(Accion::AplicarVenta(
+            r.reserva.id.clone(),
+            r.reserva.entradas,
+        ));
+    }
+    let mut sin_registro = false;
+    for id in &sobran {
+        match por_id.get(id) {
+            Some(r) => acciones.push(Accion::RevertirVenta((*id).clone(), r.reserva.entradas)),
+            None => sin_registro = true,
+        }
+    }
+    let vendidas_modelo: i64 = activas
         .iter()
         .filter_map(|id| por_id.get(id))
         .map(|r| i64::from(r.reserva.entradas.get()))
         .sum();
     let disponibles_esperadas = aforo - vendidas_modelo;
-    let modelo_mal = !faltan.is_empty() || !sobran.is_empty();
-    if evento.entradas_disponibles != disponibles_esperadas && !modelo_mal {
+    if faltan.is_empty()
+        && sobran.is_empty()
+        && evento.entradas_disponibles != disponibles_esperadas
+    {
         problemas.push(format!(
             "entradas_disponibles del evento {e} vale {} y debería valer {disponibles_esperadas}",
             evento.entradas_disponibles
         ));
     }
-    if modelo_mal || evento.entradas_disponibles != disponibles_esperadas {
+    if sin_registro
+        || (faltan.is_empty()
+            && sobran.is_empty()
+            && evento.entradas_disponibles != disponibles_esperadas)
+    {
+        // Only a read model edited by hand gets here: rebuild it whole.
+        let mut activas: Vec<ReservaId> = terminadas.keys().map(|id| (*id).clone()).collect();
+        activas.extend(
+            en_vuelo
+                .iter()
+                .filter(|id| evento.reservas_activas.contains(id))
+                .map(|id| (*id).clone()),
+        );
+        let vendidas: i64 = activas
+            .iter()
+            .filter_map(|id| por_id.get(id))
+            .map(|r| i64::from(r.reserva.entradas.get()))
+            .sum();
         acciones.push(Accion::FijarModeloLectura {
-            disponibles: disponibles_esperadas,
-            activas: activas_reparadas,
+            disponibles: aforo - vendidas,
+            activas,
         });
     }
 
@@ -315,7 +355,11 @@ async fn aplicar(r: &Reservador, s: &Instantanea, accion: &Accion) -> Result<Str
     Ok(match accion {
         Accion::Compensar(id) => {
             let ahora = Fecha::ahora();
-            match alm.reservas.reclamar(id, Reclamo::Vencida, ahora, LEASE_MS).await? {
+            match alm
+                .reservas
+                .reclamar(id, Reclamo::Vencida, ahora, LEASE_MS)
+                .await?
+            {
                 Some(reg) => {
                     let hasta = ultimo_paso(&reg);
                     let mut saga = Saga::desde_registro(r, reg, None);
@@ -327,7 +371,10 @@ async fn aplicar(r: &Reservador, s: &Instantanea, accion: &Accion) -> Result<Str
         }
         Accion::Restaurar(reg) => {
             alm.reservas.restaurar(reg).await?;
-            format!("restaurado el registro de la compra confirmada {}", reg.reserva.id)
+            format!(
+                "restaurado el registro de la compra confirmada {}",
+                reg.reserva.id
+            )
         }
         Accion::FijarContador(v) => {
             let antes = s.contador;
@@ -345,8 +392,13 @@ async fn aplicar(r: &Reservador, s: &Instantanea, accion: &Accion) -> Result<Str
             alm.eventos.revertir_venta(e, id, *n).await?;
             format!("quitada la venta {id} del evento {e}")
         }
-        Accion::FijarModeloLectura { disponibles, activas } => {
-            alm.eventos.fijar_modelo_lectura(e, *disponibles, activas).await?;
+        Accion::FijarModeloLectura {
+            disponibles,
+            activas,
+        } => {
+            alm.eventos
+                .fijar_modelo_lectura(e, *disponibles, activas)
+                .await?;
             format!(
                 "modelo de lectura del evento {e}: entradas_disponibles = {disponibles}, {} reservas activas",
                 activas.len()
@@ -354,7 +406,10 @@ async fn aplicar(r: &Reservador, s: &Instantanea, accion: &Accion) -> Result<Str
         }
         Accion::RegistrarCompra(u, c) => {
             alm.usuarios.registrar_compra(u, c).await?;
-            format!("añadida la compra {} al historial del usuario {u}", c.reserva_id)
+            format!(
+                "añadida la compra {} al historial del usuario {u}",
+                c.reserva_id
+            )
         }
         Accion::QuitarCompra(u, id) => {
             alm.usuarios.quitar_compra(u, id).await?;
@@ -365,7 +420,11 @@ async fn aplicar(r: &Reservador, s: &Instantanea, accion: &Accion) -> Result<Str
 
 /// Checks one event and, with `reparar`, repairs it (a few rounds at most, since a
 /// repair can reveal the next problem) and checks it again.
-pub async fn verificar_evento(r: &Reservador, id: &EventoId, reparar: bool) -> Result<InformeEvento> {
+pub async fn verificar_evento(
+    r: &Reservador,
+    id: &EventoId,
+    reparar: bool,
+) -> Result<InformeEvento> {
     let mut reparaciones = Vec::new();
     let mut s = instantanea(r, id).await?;
     let (mut problemas, mut acciones, mut resumen) = diagnosticar(&s);
@@ -395,7 +454,11 @@ pub async fn verificar_evento(r: &Reservador, id: &EventoId, reparar: bool) -> R
 }
 
 /// Checks one event, or every event both stores know of.
-pub async fn verificar(r: &Reservador, evento: Option<&EventoId>, reparar: bool) -> Result<Vec<InformeEvento>> {
+pub async fn verificar(
+    r: &Reservador,
+    evento: Option<&EventoId>,
+    reparar: bool,
+) -> Result<Vec<InformeEvento>> {
     let ids: Vec<EventoId> = match evento {
         Some(id) => {
             // An id neither store knows is a typo, not a clean bill of health.
@@ -406,7 +469,8 @@ pub async fn verificar(r: &Reservador, evento: Option<&EventoId>, reparar: bool)
             vec![id.clone()]
         }
         None => {
-            let mut ids: BTreeSet<EventoId> = r.almacen.reservas.eventos().await?.into_iter().collect();
+            let mut ids: BTreeSet<EventoId> =
+                r.almacen.reservas.eventos().await?.into_iter().collect();
             let mut despues: Option<EventoId> = None;
             loop {
                 let pagina = r.almacen.eventos.listar(1000, despues.as_ref()).await?;

@@ -43,7 +43,10 @@ impl Entorno {
 
     /// Like `nuevo`, against a given Redis (e.g. a `RedisPropio`).
     pub fn con_redis(redis_url: &str) -> Self {
-        Self::con_servidores(var_obligatoria("EVENTFLOW_TEST_MONGO_URI"), redis_url.to_owned())
+        Self::con_servidores(
+            var_obligatoria("EVENTFLOW_TEST_MONGO_URI"),
+            redis_url.to_owned(),
+        )
     }
 
     fn con_servidores(mongo_uri: String, redis_url: String) -> Self {
@@ -79,9 +82,7 @@ impl Entorno {
 
     /// The real `eventflow` binary, pointed at this namespace.
     pub fn cmd(&self) -> assert_cmd::Command {
-        let mut c = assert_cmd::Command::cargo_bin("eventflow").expect("binario eventflow");
-        self.configurar(c.as_mut_std());
-        c
+        assert_cmd::Command::from_std(self.cmd_std())
     }
 
     /// The same as `cmd`, as a plain std command (for spawning many at once).
@@ -225,7 +226,14 @@ impl RedisPropio {
     fn iniciar(&mut self) {
         let hijo = Command::new("redis-server")
             .args(["--port", &self.puerto.to_string(), "--bind", "127.0.0.1"])
-            .args(["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--save",
+                "",
+            ])
             .arg("--dir")
             .arg(self.dir.path())
             .stdout(Stdio::null())
@@ -244,7 +252,10 @@ impl RedisPropio {
             if ok {
                 break;
             }
-            assert!(inicio.elapsed() < Duration::from_secs(20), "redis-server no responde");
+            assert!(
+                inicio.elapsed() < Duration::from_secs(20),
+                "redis-server no responde"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

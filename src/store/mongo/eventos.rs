@@ -1,0 +1,301 @@
+//! `EventoStore` on the `eventos` collection: the event's description plus the read
+//! model of its confirmed sales (`entradas_disponibles`, `reservas_activas`). Every
+//! read-model change is one guarded `update_one`, so a retried saga step applies once.
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{Bson, Document, doc};
+use mongodb::options::ReturnDocument;
+
+use super::MongoStore;
+use super::documentos::{EventoDoc, evento_desde};
+use super::lote::Sentencia;
+use crate::config::redactar_texto;
+use crate::domain::{
+    Aforo, CambiosEvento, Entradas, Evento, EventoId, Fecha, NuevoEvento, ReservaId, Texto,
+};
+use crate::error::{Error, Result};
+use crate::store::{EventoStore, ModoImport, ResultadoLote};
+
+impl MongoStore {
+    async fn evento_existe(&self, id: &EventoId) -> Result<Option<Document>> {
+        self.eventos
+            .find_one(doc! { "_id": id.oid() })
+            .projection(doc! { "reservas_activas": 1 })
+            .await
+            .map_err(|e| self.fallo(e))
+    }
+}
+
+fn contiene_reserva(doc: &Document, reserva: &ReservaId) -> bool {
+    matches!(doc.get("reservas_activas"), Some(Bson::Array(a))
+        if a.iter().any(|r| r.as_str() == Some(reserva.as_str())))
+}
+
+#[async_trait]
+impl EventoStore for MongoStore {
+    async fn crear(&self, nuevo: NuevoEvento) -> Result<Evento> {
+        let oid = ObjectId::new();
+        self.eventos
+            .clone_with_type::<EventoDoc>()
+            .insert_one(EventoDoc::nuevo(oid, &nuevo))
+            .await
+            .map_err(|e| self.fallo(e))?;
+        Ok(nuevo.en(EventoId::from(oid)))
+    }
+
+    async fn ver(&self, id: &EventoId) -> Result<Evento> {
+        match self
+            .eventos
+            .find_one(doc! { "_id": id.oid() })
+            .await
+            .map_err(|e| self.fallo(e))?
+        {
+            Some(d) => evento_desde(d),
+            None => Err(Error::no_encontrado("evento", id)),
+        }
+    }
+
+    async fn listar(&self, limite: u32, despues_de: Option<&EventoId>) -> Result<Vec<Evento>> {
+        if limite == 0 {
+            // The driver reads `limit(0)` as "no limit".
+            return Ok(Vec::new());
+        }
+        let filtro = match despues_de {
+            Some(id) => doc! { "_id": { "$gt": id.oid() } },
+            None => doc! {},
+        };
+        let docs: Vec<Document> = self
+            .eventos
+            .find(filtro)
+            .sort(doc! { "_id": 1 })
+            .limit(i64::from(limite))
+            .await
+            .map_err(|e| self.fallo(e))?
+            .try_collect()
+            .await
+            .map_err(|e| self.fallo(e))?;
+        docs.into_iter().map(evento_desde).collect()
+    }
+
+    async fn actualizar(
+        &self,
+        id: &EventoId,
+        cambios: CambiosEvento,
+        aforo_anterior: Aforo,
+    ) -> Result<Evento> {
+        if cambios.es_vacio() {
+            return self.ver(id).await;
+        }
+        let mut filtro = doc! { "_id": id.oid() };
+        let mut set = Document::new();
+        if let Some(v) = &cambios.nombre {
+            set.insert("nombre", v.as_str());
+        }
+        if let Some(v) = &cambios.fecha {
+            set.insert("fecha", v.to_string());
+        }
+        if let Some(v) = &cambios.lugar {
+            set.insert("lugar", v.as_str());
+        }
+        if let Some(v) = &cambios.precio {
+            set.insert("precio", v.get());
+        }
+        let mut update = Document::new();
+        if let Some(aforo) = cambios.aforo {
+            let anterior = i64::from(aforo_anterior.get());
+            let nuevo = i64::from(aforo.get());
+            // Compare-and-set on the capacity the caller adjusted the seat counter from,
+            // so two concurrent changes cannot both move `entradas_disponibles`.
+            filtro.insert("aforo_total", anterior);
+            set.insert("aforo_total", nuevo);
+            update.insert("$inc", doc! { "entradas_disponibles": nuevo - anterior });
+        }
+        update.insert("$set", set);
+        let actualizado = self
+            .eventos
+            .find_one_and_update(filtro, update)
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(|e| self.fallo(e))?;
+        match actualizado {
+            Some(d) => evento_desde(d),
+            None if cambios.aforo.is_some() && self.evento_existe(id).await?.is_some() => {
+                Err(Error::Conflicto(format!(
+                    "el aforo del evento {id} cambió mientras se actualizaba; vuelva a intentarlo"
+                )))
+            }
+            None => Err(Error::no_encontrado("evento", id)),
+        }
+    }
+
+    async fn eliminar(&self, id: &EventoId) -> Result<()> {
+        let r = self
+            .eventos
+            .delete_one(doc! { "_id": id.oid() })
+            .await
+            .map_err(|e| self.fallo(e))?;
+        if r.deleted_count == 0 {
+            return Err(Error::no_encontrado("evento", id));
+        }
+        Ok(())
+    }
+
+    async fn aplicar_venta(
+        &self,
+        id: &EventoId,
+        reserva: &ReservaId,
+        entradas: Entradas,
+    ) -> Result<()> {
+        // `$nin`, not `$ne`: on NX `$ne` against an array field does not filter in updates.
+        // The guard and both changes are one document write, so a retry never decrements
+        // twice.
+        let filtro = doc! { "_id": id.oid(), "reservas_activas": { "$nin": [reserva.as_str()] } };
+        let update = doc! {
+            "$push": { "reservas_activas": reserva.as_str() },
+            "$inc": { "entradas_disponibles": -i64::from(entradas.get()) },
+        };
+        // Twice at most: the only way to miss and still not find the reservation is a
+        // `revertir_venta` landing in between, and then applying again is right.
+        for _ in 0..2 {
+            let r = self
+                .eventos
+                .update_one(filtro.clone(), update.clone())
+                .await
+                .map_err(|e| self.fallo(e))?;
+            if r.matched_count == 1 {
+                return Ok(());
+            }
+            match self.evento_existe(id).await? {
+                None => return Err(Error::no_encontrado("evento", id)),
+                Some(d) if contiene_reserva(&d, reserva) => return Ok(()),
+                Some(_) => {}
+            }
+        }
+        Err(Error::Conflicto(format!(
+            "la venta de la reserva {reserva} en el evento {id} cambió mientras se aplicaba; vuelva a intentarlo"
+        )))
+    }
+
+    async fn revertir_venta(
+        &self,
+        id: &EventoId,
+        reserva: &ReservaId,
+        entradas: Entradas,
+    ) -> Result<()> {
+        // Matching on the reservation makes the second call a no-op.
+        self.eventos
+            .update_one(
+                doc! { "_id": id.oid(), "reservas_activas": reserva.as_str() },
+                doc! {
+                    "$pull": { "reservas_activas": reserva.as_str() },
+                    "$inc": { "entradas_disponibles": i64::from(entradas.get()) },
+                },
+            )
+            .await
+            .map_err(|e| self.fallo(e))?;
+        Ok(())
+    }
+
+    async fn fijar_modelo_lectura(
+        &self,
+        id: &EventoId,
+        disponibles: i64,
+        activas: &[ReservaId],
+    ) -> Result<()> {
+        let activas: Vec<&str> = activas.iter().map(ReservaId::as_str).collect();
+        let r = self
+            .eventos
+            .update_one(
+                doc! { "_id": id.oid() },
+                doc! { "$set": { "entradas_disponibles": disponibles, "reservas_activas": activas } },
+            )
+            .await
+            .map_err(|e| self.fallo(e))?;
+        if r.matched_count == 0 {
+            return Err(Error::no_encontrado("evento", id));
+        }
+        Ok(())
+    }
+
+    async fn por_nombre_fecha(&self, nombre: &Texto, fecha: &Fecha) -> Result<Option<Evento>> {
+        self.eventos
+            .find_one(doc! { "nombre": nombre.as_str(), "fecha": fecha.to_string() })
+            .await
+            .map_err(|e| self.fallo(e))?
+            .map(evento_desde)
+            .transpose()
+    }
+
+    async fn importar(&self, lote: Vec<NuevoEvento>, modo: ModoImport) -> Result<ResultadoLote> {
+        let (salida, insertados_ids) = match modo {
+            ModoImport::Insertar => {
+                // Ids chosen here, so the caller learns them without reading back.
+                let docs: Vec<EventoDoc> = lote
+                    .iter()
+                    .map(|e| EventoDoc::nuevo(ObjectId::new(), e))
+                    .collect();
+                let salida = self.insertar_lote("eventos", &docs).await?;
+                let rechazados: std::collections::HashSet<usize> =
+                    salida.fallos.iter().map(|f| f.indice).collect();
+                let ids = docs
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !rechazados.contains(i))
+                    .map(|(i, d)| (i, d.id.to_hex()))
+                    .collect();
+                (salida, ids)
+            }
+            ModoImport::Upsert => {
+                let sentencias = lote
+                    .iter()
+                    .map(|e| {
+                        let aforo = i64::from(e.aforo.get());
+                        Sentencia {
+                            filtro: doc! { "nombre": e.nombre.as_str(), "fecha": e.fecha.to_string() },
+                            // Capacity and sales stay out of `$set`: an existing event's
+                            // capacity moves only through `actualizar`, which keeps the
+                            // seat counter in step.
+                            cambios: doc! {
+                                "$set": {
+                                    "nombre": e.nombre.as_str(),
+                                    "lugar": e.lugar.as_str(),
+                                    "precio": e.precio.get(),
+                                },
+                                "$setOnInsert": {
+                                    "_id": ObjectId::new(),
+                                    "fecha": e.fecha.to_string(),
+                                    "aforo_total": aforo,
+                                    "entradas_disponibles": aforo,
+                                    "reservas_activas": [],
+                                },
+                            },
+                        }
+                    })
+                    .collect();
+                let salida = self.upsert_lote("eventos", sentencias).await?;
+                let ids = salida
+                    .upsertados
+                    .iter()
+                    .filter_map(|(i, id)| match id {
+                        Bson::ObjectId(o) => Some((*i, o.to_hex())),
+                        Bson::String(s) => Some((*i, s.clone())),
+                        _ => None,
+                    })
+                    .collect();
+                (salida, ids)
+            }
+        };
+        Ok(ResultadoLote {
+            insertados: salida.insertados,
+            actualizados: salida.actualizados,
+            rechazados: salida
+                .fallos
+                .iter()
+                .map(|f| (f.indice, redactar_texto(&f.mensaje, &[&self.uri])))
+                .collect(),
+            insertados_ids,
+        })
+    }
+}
