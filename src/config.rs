@@ -67,10 +67,10 @@ pub fn redactar_texto(texto: &str, uris: &[&Uri]) -> String {
     let mut t = texto.to_owned();
     for u in uris {
         t = t.replace(u.expose(), &u.redactada());
-        if let Some(pw) = password(u.expose()) {
-            if !pw.is_empty() {
-                t = t.replace(pw, "***");
-            }
+        if let Some(pw) = password(u.expose())
+            && !pw.is_empty()
+        {
+            t = t.replace(pw, "***");
         }
     }
     t
@@ -286,7 +286,10 @@ mod tests {
             "redis://:***@localhost:6379/0"
         );
         assert_eq!(redactar("redis://localhost:6379"), "redis://localhost:6379");
-        assert_eq!(redactar("mongodb://us@er:p@ss@h/"), "mongodb://us:***@h/");
+        assert_eq!(
+            redactar("mongodb://us@er:p@ss@h/"),
+            "mongodb://us@er:***@h/"
+        );
         let u = Uri::new("redis://:pw@h:1");
         assert!(!format!("{u:?}{u}").contains("pw"));
     }

@@ -82,7 +82,7 @@ conteo!(
 pub struct Precio(i64);
 
 impl Precio {
-    pub const MAX: i64 = 1_000_000_000_00;
+    pub const MAX: i64 = 100_000_000_000;
 
     pub fn new(n: i64) -> Result<Self, ParseError> {
         if !(0..=Self::MAX).contains(&n) {

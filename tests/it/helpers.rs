@@ -4,7 +4,7 @@
 //! failure, never a skip. `RedisPropio` runs a private redis-server for restart tests.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -87,7 +87,7 @@ impl Entorno {
 
     /// The same as `cmd`, as a plain std command (for spawning many at once).
     pub fn cmd_std(&self) -> Command {
-        let mut c = Command::new(assert_cmd::cargo::cargo_bin("eventflow"));
+        let mut c = Command::new(binario());
         self.configurar(&mut c);
         c
     }
@@ -144,17 +144,17 @@ impl Drop for Entorno {
                 if let Ok(c) = mongodb::Client::with_uri_str(&mongo_uri).await {
                     let _ = c.database(&db).drop().await;
                 }
-                if let Ok(c) = redis::Client::open(redis_url.as_str()) {
-                    if let Ok(mut con) = c.get_multiplexed_async_connection().await {
-                        let claves: Vec<String> = redis::cmd("KEYS")
-                            .arg(format!("{prefijo}*"))
-                            .query_async(&mut con)
-                            .await
-                            .unwrap_or_default();
-                        for lote in claves.chunks(500) {
-                            let _: redis::RedisResult<()> =
-                                redis::cmd("DEL").arg(lote).query_async(&mut con).await;
-                        }
+                if let Ok(c) = redis::Client::open(redis_url.as_str())
+                    && let Ok(mut con) = c.get_multiplexed_async_connection().await
+                {
+                    let claves: Vec<String> = redis::cmd("KEYS")
+                        .arg(format!("{prefijo}*"))
+                        .query_async(&mut con)
+                        .await
+                        .unwrap_or_default();
+                    for lote in claves.chunks(500) {
+                        let _: redis::RedisResult<()> =
+                            redis::cmd("DEL").arg(lote).query_async(&mut con).await;
                     }
                 }
             });
@@ -217,10 +217,6 @@ impl RedisPropio {
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.puerto)
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
     }
 
     fn iniciar(&mut self) {

@@ -357,14 +357,13 @@ async fn crash_tras(paso: &str) {
         .await
         .unwrap()
         .first()
+        && let Some(c) = alm.reservas.cobro(reg).await.unwrap()
     {
-        if let Some(c) = alm.reservas.cobro(reg).await.unwrap() {
-            assert_eq!(
-                c.reembolsado.is_some(),
-                paso != "historial",
-                "crash@{paso}: {c:?}"
-            );
-        }
+        assert_eq!(
+            c.reembolsado.is_some(),
+            paso != "historial",
+            "crash@{paso}: {c:?}"
+        );
     }
 }
 
