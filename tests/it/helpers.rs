@@ -49,6 +49,14 @@ impl Entorno {
         )
     }
 
+    /// Like `nuevo`, against a given MongoDB (e.g. a `NxPropio`).
+    pub fn con_mongo(mongo_uri: &str) -> Self {
+        Self::con_servidores(
+            mongo_uri.to_owned(),
+            var_obligatoria("EVENTFLOW_TEST_REDIS_URL"),
+        )
+    }
+
     fn con_servidores(mongo_uri: String, redis_url: String) -> Self {
         let n = CONTADOR.fetch_add(1, Ordering::Relaxed);
         let sufijo = format!("{}_{}_{}", std::process::id(), n, rand_suffix());
@@ -289,4 +297,72 @@ pub fn json(salida: &[u8]) -> serde_json::Value {
 /// The `eventflow` binary path, for tests that spawn processes directly.
 pub fn binario() -> PathBuf {
     assert_cmd::cargo::cargo_bin("eventflow")
+}
+
+/// A private NX-27017 (the MongoDB-protocol test server) that a test can kill.
+pub struct NxPropio {
+    pub puerto: u16,
+    _dir: tempfile::TempDir,
+    hijo: Option<Child>,
+}
+
+impl NxPropio {
+    pub fn arrancar() -> Self {
+        let bin = std::env::var("EVENTFLOW_TEST_NX_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/nx-27017")
+            });
+        assert!(
+            bin.exists(),
+            "no se encuentra {}: scripts/test instala nx-27017 en .venv",
+            bin.display()
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let puerto = puerto_libre();
+        let hijo = Command::new(&bin)
+            .args([
+                "--db",
+                "memory",
+                "--host",
+                "127.0.0.1",
+                "-p",
+                &puerto.to_string(),
+            ])
+            .arg("--log-file")
+            .arg(dir.path().join("nx.log"))
+            .arg("--pid-file")
+            .arg(dir.path().join("nx.pid"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("arrancar nx-27017");
+        esperar_puerto(puerto, Duration::from_secs(20));
+        Self {
+            puerto,
+            _dir: dir,
+            hijo: Some(hijo),
+        }
+    }
+
+    pub fn uri(&self) -> String {
+        format!(
+            "mongodb://127.0.0.1:{}/?serverSelectionTimeoutMS=2000",
+            self.puerto
+        )
+    }
+
+    /// `kill -9`.
+    pub fn matar(&mut self) {
+        if let Some(mut h) = self.hijo.take() {
+            let _ = h.kill();
+            let _ = h.wait();
+        }
+    }
+}
+
+impl Drop for NxPropio {
+    fn drop(&mut self) {
+        self.matar();
+    }
 }
