@@ -2,3 +2,4 @@
 //! MongoDB database and Redis prefix (see `helpers`).
 
 mod helpers;
+mod store_redis;

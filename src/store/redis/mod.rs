@@ -88,7 +88,7 @@ impl RedisStore {
         let caido = |detalle: &str| Error::BackendCaido {
             backend: "Redis",
             direccion: url.redactada(),
-            detalle: redactar_texto(detalle, &[url]),
+            detalle: una_linea(&redactar_texto(detalle, &[url])),
         };
         let cliente = redis::Client::open(url.expose()).map_err(|e| {
             Error::Invalido(format!(
@@ -136,7 +136,7 @@ impl RedisStore {
     /// Maps a driver error: connection trouble is `BackendCaido`, anything else `Interno`.
     /// The text is redacted because driver messages may quote the URL.
     fn error(&self, e: RedisError) -> Error {
-        let texto = redactar_texto(&e.to_string(), &[&self.url]);
+        let texto = una_linea(&redactar_texto(&e.to_string(), &[&self.url]));
         let de_conexion = e.is_io_error()
             || e.is_timeout()
             || e.is_connection_dropped()
@@ -164,19 +164,16 @@ impl RedisStore {
         }
     }
 
-    /// Maps a script's refusal (`EF_<CODE> <detail>` error replies) through `mapa`;
+    /// Maps a script's refusal (`EF_<CODE> [detail]` error replies) through `mapa`;
     /// anything that is not ours goes through [`Self::error`].
     fn rechazo(&self, e: RedisError, mapa: impl FnOnce(&str, &str) -> Option<Error>) -> Error {
-        match e.code() {
-            Some(codigo) if codigo.starts_with("EF_") => {
-                let detalle = e.detail().unwrap_or("").trim();
-                mapa(codigo, detalle).unwrap_or_else(|| {
-                    Error::Interno(anyhow!(
-                        "respuesta inesperada de un script de Redis: {codigo} {detalle}"
-                    ))
-                })
-            }
-            _ => self.error(e),
+        match codigo_propio(&e) {
+            Some((codigo, detalle)) => mapa(codigo, detalle).unwrap_or_else(|| {
+                Error::Interno(anyhow!(
+                    "respuesta inesperada de un script de Redis: {codigo} {detalle}"
+                ))
+            }),
+            None => self.error(e),
         }
     }
 
@@ -310,6 +307,22 @@ impl RedisStore {
     fn cobro_de(&self, reserva: &RegistroSaga, h: &Hash) -> Result<Cobro> {
         let r = &reserva.reserva;
         hash::cobro(&self.claves.pago(&r.evento_id, &r.id), &r.id, h)
+    }
+}
+
+/// Driver messages may span lines; an error is printed as one.
+fn una_linea(texto: &str) -> String {
+    texto.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The `(code, detail)` of an error reply our scripts raised. The driver only splits off
+/// the code when a detail follows it; a bare `-EF_X` arrives as a detail of its own.
+fn codigo_propio(e: &RedisError) -> Option<(&str, &str)> {
+    let detalle = e.detail().unwrap_or("").trim();
+    match e.code() {
+        Some(codigo) if codigo.starts_with("EF_") => Some((codigo, detalle)),
+        _ if detalle.starts_with("EF_") => Some(detalle.split_once(' ').unwrap_or((detalle, ""))),
+        _ => None,
     }
 }
 
@@ -529,10 +542,11 @@ impl ReservaStore for RedisStore {
             Err(e) => {
                 // The index was written ahead of the take; drop it unless the record it
                 // points to exists (a retried take of this same reservation).
-                let conservar = match e.code() {
-                    Some("EF_EXISTE") => true,
-                    Some("EF_EN_CURSO") => e.detail().map(str::trim) == Some(r.reserva.as_str()),
-                    Some(c) => !c.starts_with("EF_"),
+                let conservar = match codigo_propio(&e) {
+                    Some(("EF_EXISTE", _)) => true,
+                    Some(("EF_EN_CURSO", titular)) => titular == r.reserva.as_str(),
+                    Some(_) => false,
+                    // Unknown outcome (the connection failed): the take may have happened.
                     None => true,
                 };
                 if !conservar {
