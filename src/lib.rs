@@ -11,6 +11,7 @@
 //! - [`cli`]: the command-line front, the only module that prints.
 //! - [`error`]: the domain errors and their exit codes.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod domain;

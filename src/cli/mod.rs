@@ -8,6 +8,7 @@ pub mod eventos;
 pub mod output;
 pub mod reservar;
 pub mod reservas;
+pub mod serve;
 pub mod usuarios;
 pub mod verificar;
 
@@ -91,6 +92,8 @@ pub enum Comando {
     Compensar(compensar::ArgsCompensar),
     /// Comprueba los invariantes de cada evento (y los repara con --reparar).
     Verificar(verificar::ArgsVerificar),
+    /// Sirve la API REST del diseño sobre el mismo núcleo.
+    Serve(serve::ArgsServe),
     /// Genera el script de autocompletado para un shell.
     Completions {
         #[arg(value_enum)]
@@ -168,6 +171,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Comando::Reservas(a) => reservas::run(a, &ctx).await,
         Comando::Compensar(a) => compensar::run(a, &ctx).await,
         Comando::Verificar(a) => verificar::run(a, &ctx).await,
+        Comando::Serve(a) => serve::run(a, &ctx).await,
         Comando::Completions { .. } | Comando::Man => unreachable!("handled above"),
     }
 }

@@ -1,5 +1,8 @@
 //! The integration tests: one binary, one module per feature, each test in its own
 //! MongoDB database and Redis prefix (see `helpers`).
 
+mod api;
+mod eventos;
 mod helpers;
+mod reservar;
 mod store_redis;

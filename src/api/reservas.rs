@@ -1,0 +1,123 @@
+//! `/api/reservas`: buy (the purchase saga), read and cancel. The saga and the
+//! cancellation run in tracked tasks of their own, so neither a client that hangs up nor a
+//! shutdown leaves a purchase half done: the server waits for them before it exits.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, CuerpoError};
+use super::extract::{Json, Path};
+use super::{AppState, creado, doc};
+use crate::domain::{ClaveIdempotencia, Entradas, EventoId, ReservaId, UsuarioId};
+use crate::reservas::Solicitud;
+
+/// The header that makes a purchase safe to retry.
+pub const CABECERA_IDEMPOTENCIA: &str = "idempotency-key";
+
+/// Body of `POST /api/reservas`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CrearReserva {
+    #[schema(example = "665f1c2e9b1e8a3d4c5b6a79")]
+    pub evento_id: String,
+    #[schema(example = "665f1c2e9b1e8a3d4c5b6a78")]
+    pub usuario_id: String,
+    /// Al menos 1.
+    #[schema(example = 2)]
+    pub entradas: i64,
+}
+
+impl CrearReserva {
+    fn parsear(self, clave: Option<ClaveIdempotencia>) -> crate::Result<Solicitud> {
+        Ok(Solicitud {
+            evento: EventoId::parse(&self.evento_id)?,
+            usuario: UsuarioId::parse(&self.usuario_id)?,
+            entradas: Entradas::new(self.entradas)?,
+            clave,
+        })
+    }
+}
+
+fn clave(headers: &HeaderMap) -> Result<Option<ClaveIdempotencia>, ApiError> {
+    let Some(v) = headers.get(CABECERA_IDEMPOTENCIA) else {
+        return Ok(None);
+    };
+    let raw = v.to_str().map_err(|_| {
+        ApiError::peticion(
+            "la cabecera idempotency-key solo admite caracteres ASCII visibles, sin espacios",
+        )
+    })?;
+    ClaveIdempotencia::parse(raw)
+        .map(Some)
+        .map_err(ApiError::peticion_desde)
+}
+
+fn id(raw: &str) -> Result<ReservaId, ApiError> {
+    ReservaId::parse(raw).map_err(ApiError::peticion_desde)
+}
+
+/// Compra entradas: valida, retiene, cobra, confirma y anota en el historial.
+#[utoipa::path(post, path = "/api/reservas", tag = "reservas",
+    request_body = CrearReserva,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "repetir la petición con la misma clave devuelve la misma reserva; con otro cuerpo es 409")),
+    responses(
+        (status = 201, description = "compra confirmada", body = doc::Reserva),
+        (status = 400, description = "JSON mal formado, content-type distinto de JSON o clave de idempotencia inválida", body = CuerpoError),
+        (status = 402, description = "pago rechazado; la compra se compensó", body = CuerpoError),
+        (status = 404, description = "el usuario o el evento no existen", body = CuerpoError),
+        (status = 409, description = "no quedan entradas, compra ya en curso o clave reutilizada con otro cuerpo", body = CuerpoError),
+        (status = 422, description = "campo inválido, desconocido o ausente", body = CuerpoError),
+        (status = 503, description = "un almacén no responde, o falló el historial y la compra se compensó", body = CuerpoError),
+    ))]
+pub async fn crear(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(cuerpo): Json<CrearReserva>,
+) -> Result<Response, ApiError> {
+    let solicitud = cuerpo.parsear(clave(&headers)?)?;
+    let r = s.reservador.clone();
+    let reserva = s
+        .tareas
+        .ejecutar(async move { r.reservar(solicitud).await })
+        .await?;
+    Ok(creado(&format!("/api/reservas/{}", reserva.id), &reserva))
+}
+
+/// Muestra una reserva.
+#[utoipa::path(get, path = "/api/reservas/{id}", tag = "reservas",
+    params(("id" = String, Path, description = "id de la reserva (24 dígitos hexadecimales)")),
+    responses(
+        (status = 200, description = "la reserva", body = doc::Reserva),
+        (status = 400, description = "id mal formado", body = CuerpoError),
+        (status = 404, description = "no existe", body = CuerpoError),
+    ))]
+pub async fn ver(State(s): State<AppState>, Path(raw): Path<String>) -> Result<Response, ApiError> {
+    let reg = s.almacen().reservas.ver(&id(&raw)?).await?;
+    Ok(axum::Json(reg.reserva).into_response())
+}
+
+/// Cancela una compra confirmada: reembolsa, libera las entradas y limpia el historial.
+#[utoipa::path(delete, path = "/api/reservas/{id}", tag = "reservas",
+    params(("id" = String, Path, description = "id de la reserva")),
+    responses(
+        (status = 200, description = "reserva cancelada", body = doc::Reserva),
+        (status = 400, description = "id mal formado", body = CuerpoError),
+        (status = 404, description = "no existe", body = CuerpoError),
+        (status = 409, description = "no está confirmada, o la está procesando otra operación", body = CuerpoError),
+    ))]
+pub async fn cancelar(
+    State(s): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = id(&raw)?;
+    let r = s.reservador.clone();
+    let reserva = s
+        .tareas
+        .ejecutar(async move { crate::reservas::cancelar(&r, &id).await })
+        .await?;
+    Ok(axum::Json(reserva).into_response())
+}

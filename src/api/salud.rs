@@ -1,0 +1,90 @@
+//! `GET /health`: pings both stores at once, with a deadline, and answers 200 only when
+//! both reply. The body names each store's state either way, so a 503 says which is down.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::error::DetalleError;
+
+const PLAZO: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Salud {
+    /// `ok` o `degradado`.
+    #[schema(example = "ok")]
+    pub estado: &'static str,
+    pub mongodb: Componente,
+    pub redis: Componente,
+    /// Solo con 503: el mismo objeto de error que el resto de la API.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<DetalleError>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Componente {
+    pub conectado: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+async fn sondear(nombre: &str, ping: impl Future<Output = crate::Result<String>>) -> Componente {
+    let r = match tokio::time::timeout(PLAZO, ping).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("{nombre} no respondió en {} s", PLAZO.as_secs())),
+    };
+    match r {
+        Ok(v) => Componente {
+            conectado: true,
+            version: Some(v),
+            error: None,
+        },
+        Err(e) => Componente {
+            conectado: false,
+            version: None,
+            error: Some(e),
+        },
+    }
+}
+
+/// Estado de MongoDB y Redis.
+#[utoipa::path(get, path = "/health", tag = "salud",
+    responses(
+        (status = 200, description = "ambos almacenes responden", body = Salud),
+        (status = 503, description = "algún almacén no responde", body = Salud),
+    ))]
+pub async fn salud(State(s): State<AppState>) -> Response {
+    let alm = s.almacen();
+    let (mongodb, redis) = tokio::join!(
+        sondear("MongoDB", alm.documentos.ping()),
+        sondear("Redis", alm.reservas.ping()),
+    );
+    let caidos: Vec<&str> = [("MongoDB", &mongodb), ("Redis", &redis)]
+        .into_iter()
+        .filter(|(_, c)| !c.conectado)
+        .map(|(n, _)| n)
+        .collect();
+    let (codigo, estado, error) = if caidos.is_empty() {
+        (StatusCode::OK, "ok", None)
+    } else {
+        let e = DetalleError {
+            codigo: "backend_caido".into(),
+            mensaje: format!("sin conexión con {}", caidos.join(" y ")),
+        };
+        (StatusCode::SERVICE_UNAVAILABLE, "degradado", Some(e))
+    };
+    let cuerpo = Salud {
+        estado,
+        mongodb,
+        redis,
+        error,
+    };
+    (codigo, axum::Json(cuerpo)).into_response()
+}
