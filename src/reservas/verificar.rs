@@ -378,7 +378,11 @@ async fn aplicar(r: &Reservador, s: &Instantanea, accion: &Accion) -> Result<Str
         }
         Accion::FijarContador(v) => {
             let antes = s.contador;
-            alm.reservas.fijar_contador(e, *v).await?;
+            if !alm.reservas.fijar_contador(e, antes, *v).await? {
+                return Ok(format!(
+                    "el contador del evento {e} cambió durante la reparación (hay ventas en curso); se vuelve a calcular"
+                ));
+            }
             match antes {
                 Some(a) => format!("contador del evento {e}: {a} → {v}"),
                 None => format!("contador del evento {e} recreado con {v}"),

@@ -3,6 +3,7 @@
 //! `mongo/` (users and events) and `redis/` (seats, purchase records, payments).
 //! Driver errors become domain errors (`NoEncontrado`, `Duplicado`, `BackendCaido`) here.
 
+pub mod embedded;
 pub mod mongo;
 pub mod redis;
 
@@ -252,8 +253,15 @@ pub trait ReservaStore: Send + Sync {
     /// Removes the counter if no seat is out (counter == `aforo`), else `Conflicto`.
     /// Also refuses while any purchase record still holds seats.
     async fn borrar_evento(&self, evento: &EventoId, aforo: Aforo) -> Result<()>;
-    /// Recreates the counter with `valor` after removing it (`verificar --reparar`).
-    async fn fijar_contador(&self, evento: &EventoId, valor: i64) -> Result<()>;
+    /// Sets the counter to `valor` only if it still holds `anterior` (`None`: missing), so a
+    /// repair computed from a snapshot never undoes a sale that ran meanwhile. Returns
+    /// whether it was set (`verificar --reparar`).
+    async fn fijar_contador(
+        &self,
+        evento: &EventoId,
+        anterior: Option<i64>,
+        valor: i64,
+    ) -> Result<bool>;
     /// Every event that has a counter or purchase records here.
     async fn eventos(&self) -> Result<Vec<EventoId>>;
 
@@ -363,9 +371,14 @@ pub async fn conectar(config: &crate::config::Config) -> Result<Almacen> {
                 documentos: m,
             })
         }
-        Backend::Embedded { data_dir } => Err(crate::Error::Invalido(format!(
-            "el backend embebido ({}) todavía no está disponible: defina EVENTFLOW_MONGO_URI y EVENTFLOW_REDIS_URL",
-            data_dir.display()
-        ))),
+        Backend::Embedded { data_dir } => {
+            let s = Arc::new(embedded::SqliteStore::abrir(data_dir).await?);
+            Ok(Almacen {
+                usuarios: s.clone(),
+                eventos: s.clone(),
+                reservas: s.clone(),
+                documentos: s,
+            })
+        }
     }
 }

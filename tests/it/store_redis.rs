@@ -922,10 +922,11 @@ async fn borrar_un_evento_con_entradas_fuera_se_rechaza() {
     assert_eq!(s.contador(&e).await.unwrap(), Some(7));
 
     // Counter back at capacity but a record still holding seats: still refused.
-    s.fijar_contador(&e, 10).await.unwrap();
+    assert!(s.fijar_contador(&e, Some(7), 10).await.unwrap());
     let err = s.borrar_evento(&e, aforo(10)).await.unwrap_err();
     assert!(err.to_string().contains("tiene 3 entradas"), "{err}");
-    s.fijar_contador(&e, 7).await.unwrap();
+    assert!(!s.fijar_contador(&e, Some(3), 7).await.unwrap());
+    assert!(s.fijar_contador(&e, Some(10), 7).await.unwrap());
 
     s.liberar(&r, Estado::Compensada, Fecha::ahora())
         .await

@@ -42,6 +42,7 @@ macro_rules! scripts {
 
 scripts! {
     TOMAR = "tomar.lua";
+    FIJAR_CONTADOR = "fijar_contador.lua";
     MARCAR = "marcar.lua";
     CONFIRMAR = "confirmar.lua";
     COMPLETAR = "completar.lua";
@@ -452,19 +453,30 @@ impl ReservaStore for RedisStore {
             .map_err(|e| self.error(e))
     }
 
-    async fn fijar_contador(&self, evento: &EventoId, valor: i64) -> Result<()> {
-        redis::pipe()
-            .cmd("SET")
-            .arg(self.claves.contador(evento))
-            .arg(valor)
-            .ignore()
-            .cmd("SADD")
-            .arg(self.claves.eventos())
-            .arg(evento.as_str())
-            .ignore()
-            .query_async::<()>(&mut self.con())
+    async fn fijar_contador(
+        &self,
+        evento: &EventoId,
+        anterior: Option<i64>,
+        valor: i64,
+    ) -> Result<bool> {
+        let esperado = anterior.map(|a| a.to_string()).unwrap_or_default();
+        let fijado: i64 = self
+            .correr(
+                &FIJAR_CONTADOR,
+                &[&self.claves.contador(evento)],
+                &[esperado, valor.to_string()],
+            )
             .await
-            .map_err(|e| self.error(e))
+            .map_err(|e| self.error(e))?;
+        if fijado == 1 {
+            redis::cmd("SADD")
+                .arg(self.claves.eventos())
+                .arg(evento.as_str())
+                .query_async::<()>(&mut self.con())
+                .await
+                .map_err(|e| self.error(e))?;
+        }
+        Ok(fijado == 1)
     }
 
     async fn eventos(&self) -> Result<Vec<EventoId>> {
