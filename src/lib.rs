@@ -7,6 +7,7 @@
 //! - [`servicios`]: the use cases every front shares (create an event and its counter, ...).
 //! - [`reservas`]: the purchase saga, its chain of handlers and the payment simulator,
 //!   plus `compensar` and `verificar`.
+//! - [`simulacion`]: `simular`, a flash sale of simulated buyers through the real saga.
 //! - [`config`]: layered settings with redacted secrets.
 //! - [`cli`]: the command-line front, the only module that prints.
 //! - [`error`]: the domain errors and their exit codes.
@@ -18,6 +19,7 @@ pub mod domain;
 pub mod error;
 pub mod reservas;
 pub mod servicios;
+pub mod simulacion;
 pub mod store;
 
 pub use error::{Error, Result};

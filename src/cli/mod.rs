@@ -9,6 +9,7 @@ pub mod output;
 pub mod reservar;
 pub mod reservas;
 pub mod serve;
+pub mod simular;
 pub mod usuarios;
 pub mod verificar;
 
@@ -92,6 +93,8 @@ pub enum Comando {
     Compensar(compensar::ArgsCompensar),
     /// Comprueba los invariantes de cada evento (y los repara con --reparar).
     Verificar(verificar::ArgsVerificar),
+    /// Simula una venta relámpago: crea un evento y compradores y los hace competir.
+    Simular(simular::ArgsSimular),
     /// Sirve la API REST del diseño sobre el mismo núcleo.
     Serve(serve::ArgsServe),
     /// Genera el script de autocompletado para un shell.
@@ -171,6 +174,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Comando::Reservas(a) => reservas::run(a, &ctx).await,
         Comando::Compensar(a) => compensar::run(a, &ctx).await,
         Comando::Verificar(a) => verificar::run(a, &ctx).await,
+        Comando::Simular(a) => simular::run(a, &ctx).await,
         Comando::Serve(a) => serve::run(a, &ctx).await,
         Comando::Completions { .. } | Comando::Man => unreachable!("handled above"),
     }

@@ -5,4 +5,5 @@ mod api;
 mod eventos;
 mod helpers;
 mod reservar;
+mod simular;
 mod store_redis;
