@@ -2,6 +2,7 @@
 //! MongoDB database and Redis prefix (see `helpers`).
 
 mod api;
+mod embedded;
 mod eventos;
 mod helpers;
 mod reservar;

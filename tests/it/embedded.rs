@@ -1,0 +1,1201 @@
+//! The embedded (SQLite) backend, with no server at all: the real binary with `--data-dir`
+//! and no MongoDB/Redis settings, many processes sharing one file, damaged and unwritable
+//! data directories, a crash mid-purchase, and the store itself in process under the same
+//! races the Redis store is tested with.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::Duration;
+
+use eventflow::Error;
+use eventflow::config::{Backend, Config};
+use eventflow::domain::{
+    Aforo, ClaveIdempotencia, Compra, Documento, Email, Entradas, Estado, EventoId, Fecha,
+    NroDocumento, NuevoEvento, NuevoUsuario, Precio, ReservaId, Texto, TipoDocumento, UsuarioId,
+};
+use eventflow::store::embedded::{ARCHIVO, SqliteStore};
+use eventflow::store::{
+    Almacen, EventoStore, FiltroReservas, ModoImport, Reclamo, RegistroSaga, ReservaStore,
+    Retencion, UsuarioStore,
+};
+use predicates::prelude::*;
+use serde_json::Value;
+
+use crate::helpers::{binario, json};
+
+const LEASE_MS: i64 = 60_000;
+
+/// A private data directory (and private XDG dirs) for one test.
+struct Embebido {
+    dir: tempfile::TempDir,
+}
+
+impl Embebido {
+    fn nuevo() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn datos(&self) -> PathBuf {
+        self.dir.path().join("datos")
+    }
+
+    fn archivo(&self) -> PathBuf {
+        self.datos().join(ARCHIVO)
+    }
+
+    /// The binary on this test's data directory.
+    fn cmd_std(&self) -> Command {
+        let mut c = binario_limpio(self.dir.path());
+        c.arg("--data-dir").arg(self.datos());
+        c
+    }
+
+    fn cmd(&self) -> assert_cmd::Command {
+        assert_cmd::Command::from_std(self.cmd_std())
+    }
+
+    /// The stores, connected as the CLI connects them.
+    async fn almacen(&self) -> Almacen {
+        let config = Config {
+            backend: Backend::Embedded {
+                data_dir: self.datos(),
+            },
+            reserva_ttl: Duration::from_secs(900),
+        };
+        eventflow::store::conectar(&config)
+            .await
+            .expect("abrir el backend embebido")
+    }
+
+    async fn store(&self) -> SqliteStore {
+        SqliteStore::abrir(&self.datos()).await.unwrap()
+    }
+}
+
+/// `eventflow` with no `EVENTFLOW_*` variable and XDG dirs under `xdg`, so neither the
+/// developer's environment nor their config file can pick the backend.
+fn binario_limpio(xdg: &Path) -> Command {
+    let mut c = Command::new(binario());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("EVENTFLOW_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("XDG_CONFIG_HOME", xdg.join("config"))
+        .env("XDG_DATA_HOME", xdg.join("data"))
+        .env("NO_COLOR", "1");
+    c
+}
+
+fn texto(campo: &'static str, s: &str) -> Texto {
+    Texto::parse(campo, s).unwrap()
+}
+
+fn nuevo_usuario(email: &str, documento: Option<(&str, &str)>) -> NuevoUsuario {
+    NuevoUsuario {
+        nombre: texto("nombre", "Juan"),
+        apellido: texto("apellido", "Pérez"),
+        email: Email::parse(email).unwrap(),
+        documento: documento.map(|(t, n)| Documento {
+            tipo: TipoDocumento::parse(t).unwrap(),
+            nro: NroDocumento::parse(n).unwrap(),
+        }),
+    }
+}
+
+fn nuevo_evento(nombre: &str, aforo: i64) -> NuevoEvento {
+    NuevoEvento {
+        nombre: texto("nombre", nombre),
+        fecha: Fecha::parse("2025-12-01T21:00:00Z").unwrap(),
+        lugar: texto("lugar", "Estadio"),
+        aforo: Aforo::new(aforo).unwrap(),
+        precio: Precio::new(100).unwrap(),
+    }
+}
+
+/// An event (and its counter) created as `eventos crear` creates it.
+async fn evento(alm: &Almacen, aforo: i64) -> EventoId {
+    eventflow::servicios::eventos::crear(alm, nuevo_evento("Concierto", aforo))
+        .await
+        .unwrap()
+        .id
+}
+
+async fn usuarios(alm: &Almacen, n: usize) -> Vec<UsuarioId> {
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let u = alm
+            .usuarios
+            .crear(nuevo_usuario(&format!("c{i}@example.com"), None))
+            .await
+            .unwrap();
+        ids.push(u.id);
+    }
+    ids
+}
+
+fn crear_usuario(env: &Embebido, email: &str, documento: &[&str]) -> assert_cmd::Command {
+    let mut c = env.cmd();
+    c.args([
+        "-o",
+        "json",
+        "usuarios",
+        "crear",
+        "--nombre",
+        "Juan",
+        "--apellido",
+        "Pérez",
+        "--email",
+        email,
+    ])
+    .args(documento);
+    c
+}
+
+fn reservar(env: &Embebido, e: &str, u: &str, n: &str) -> assert_cmd::Command {
+    let mut c = env.cmd();
+    c.args([
+        "-o",
+        "json",
+        "reservar",
+        "--evento",
+        e,
+        "--usuario",
+        u,
+        "--entradas",
+        n,
+    ]);
+    c
+}
+
+fn salida_json(c: &mut assert_cmd::Command) -> Value {
+    let out = c.assert().success();
+    json(&out.get_output().stdout)
+}
+
+fn reservas_de(env: &Embebido, e: &str) -> Vec<Value> {
+    salida_json(
+        env.cmd()
+            .args(["-o", "json", "reservas", "listar", "--evento", e]),
+    )
+    .as_array()
+    .unwrap()
+    .clone()
+}
+
+fn verificar_ok(env: &Embebido) {
+    env.cmd().arg("verificar").assert().success();
+}
+
+// ---------------------------------------------------------------------------------------
+// The binary, with no server.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn usuarios_se_crean_se_ven_y_no_se_duplican_sin_servidores() {
+    let env = Embebido::nuevo();
+    let u = salida_json(&mut crear_usuario(&env, "juan@example.com", &[]));
+    let id = u["id"].as_str().unwrap();
+    assert!(
+        id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
+    assert_eq!(u["email"], "juan@example.com");
+    assert_eq!(u["historial_compras"], serde_json::json!([]));
+    assert!(u.get("tipo_documento").is_none());
+    let visto = salida_json(env.cmd().args(["-o", "json", "usuarios", "ver", id]));
+    assert_eq!(visto, u);
+    assert!(env.archivo().is_file(), "{}", env.archivo().display());
+
+    crear_usuario(&env, "Juan@Example.com", &[])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains(
+            "ya existe un usuario con el email juan@example.com",
+        ))
+        .stdout(predicate::str::is_empty());
+
+    let con_dni = ["--tipo-documento", "DNI", "--nro-documento", "123"];
+    let d = salida_json(&mut crear_usuario(&env, "ana@example.com", &con_dni));
+    assert_eq!(
+        (d["tipo_documento"].as_str(), d["nro_documento"].as_str()),
+        (Some("DNI"), Some("123"))
+    );
+    crear_usuario(
+        &env,
+        "otra@example.com",
+        &["--tipo-documento", "dni", "--nro-documento", "123"],
+    )
+    .assert()
+    .code(4)
+    .stderr(predicate::str::contains(
+        "ya existe un usuario con el documento DNI 123",
+    ));
+    // Same number, another type: another document. No document at all never clashes.
+    crear_usuario(
+        &env,
+        "tres@example.com",
+        &["--tipo-documento", "CI", "--nro-documento", "123"],
+    )
+    .assert()
+    .success();
+    crear_usuario(&env, "cuatro@example.com", &[])
+        .assert()
+        .success();
+
+    let todos = salida_json(env.cmd().args(["-o", "json", "usuarios", "listar"]));
+    assert_eq!(todos.as_array().unwrap().len(), 4);
+    env.cmd()
+        .args(["usuarios", "ver", &UsuarioId::generar().to_string()])
+        .assert()
+        .code(3);
+}
+
+#[tokio::test]
+async fn eventos_crear_pone_el_contador_en_el_aforo_y_reservar_lo_agota() {
+    let env = Embebido::nuevo();
+    let e = salida_json(env.cmd().args([
+        "-o",
+        "json",
+        "eventos",
+        "crear",
+        "--nombre",
+        "Rock",
+        "--fecha",
+        "2025-12-01T21:00:00Z",
+        "--lugar",
+        "Estadio",
+        "--aforo",
+        "3",
+        "--precio",
+        "1000",
+    ]));
+    let eid = e["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (
+            e["aforo_total"].as_i64(),
+            e["entradas_disponibles"].as_i64()
+        ),
+        (Some(3), Some(3))
+    );
+    let s = env.store().await;
+    let id = EventoId::parse(&eid).unwrap();
+    assert_eq!(s.contador(&id).await.unwrap(), Some(3));
+
+    let u1 = salida_json(&mut crear_usuario(&env, "a@example.com", &[]))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let u2 = salida_json(&mut crear_usuario(&env, "b@example.com", &[]))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let r = salida_json(&mut reservar(&env, &eid, &u1, "2"));
+    assert_eq!(r["estado"], "confirmada");
+    assert_eq!(r["importe"], 2000);
+    reservar(&env, &eid, &u2, "2")
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("disponibles 1"));
+    salida_json(&mut reservar(&env, &eid, &u2, "1"));
+    reservar(&env, &eid, &u1, "1")
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("disponibles 0"));
+
+    assert_eq!(s.contador(&id).await.unwrap(), Some(0));
+    let visto = salida_json(env.cmd().args(["-o", "json", "eventos", "ver", &eid]));
+    assert_eq!(visto["entradas_disponibles"], 0);
+    assert_eq!(visto["reservas_activas"].as_array().unwrap().len(), 2);
+    let historial = salida_json(env.cmd().args(["-o", "json", "usuarios", "ver", &u1]));
+    assert_eq!(historial["historial_compras"][0]["entradas"], 2);
+    verificar_ok(&env);
+}
+
+#[tokio::test]
+async fn reservar_rechazado_o_desconocido_sale_con_6_y_3_sin_dejar_entradas_fuera() {
+    let env = Embebido::nuevo();
+    let alm = env.almacen().await;
+    let e = evento(&alm, 5).await;
+    let u = usuarios(&alm, 1).await.remove(0);
+
+    reservar(&env, e.as_str(), u.as_str(), "2")
+        .env("EVENTFLOW_PAGO_RECHAZO", "1")
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains("rechazado"));
+    assert_eq!(alm.reservas.contador(&e).await.unwrap(), Some(5));
+    let rs = reservas_de(&env, e.as_str());
+    assert_eq!(rs.len(), 1);
+    assert_eq!(rs[0]["estado"], "compensada");
+
+    reservar(&env, EventoId::generar().as_str(), u.as_str(), "1")
+        .assert()
+        .code(3);
+    reservar(&env, e.as_str(), UsuarioId::generar().as_str(), "1")
+        .assert()
+        .code(3);
+    assert_eq!(alm.reservas.contador(&e).await.unwrap(), Some(5));
+
+    // The lock went with the declined purchase; a key makes a retry return the same one.
+    let con_clave = |c: &mut assert_cmd::Command| {
+        c.args(["--clave-idempotencia", "pedido-1"]);
+        salida_json(c)
+    };
+    let primera = con_clave(&mut reservar(&env, e.as_str(), u.as_str(), "2"));
+    let segunda = con_clave(&mut reservar(&env, e.as_str(), u.as_str(), "2"));
+    assert_eq!(primera["id"], segunda["id"]);
+    assert_eq!(alm.reservas.contador(&e).await.unwrap(), Some(3));
+    reservar(&env, e.as_str(), u.as_str(), "1")
+        .args(["--clave-idempotencia", "pedido-1"])
+        .assert()
+        .code(4);
+    verificar_ok(&env);
+}
+
+#[tokio::test]
+async fn cien_procesos_compiten_por_veinte_entradas_en_un_mismo_archivo() {
+    let env = Embebido::nuevo();
+    let alm = env.almacen().await;
+    let e = evento(&alm, 20).await;
+    let us = usuarios(&alm, 100).await;
+    let hijos: Vec<_> = us
+        .iter()
+        .map(|u| {
+            reservar_std(&env, &e, u)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let (mut confirmadas, mut agotadas) = (0, 0);
+    for h in hijos {
+        let out = h.wait_with_output().unwrap();
+        match out.status.code() {
+            Some(0) => {
+                assert_eq!(json(&out.stdout)["estado"], "confirmada");
+                confirmadas += 1;
+            }
+            Some(5) => agotadas += 1,
+            otro => panic!(
+                "salida inesperada {otro:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+    assert_eq!((confirmadas, agotadas), (20, 80));
+    assert_eq!(alm.reservas.contador(&e).await.unwrap(), Some(0));
+    let ev = alm.eventos.ver(&e).await.unwrap();
+    assert_eq!(ev.entradas_disponibles, 0);
+    assert_eq!(ev.reservas_activas.len(), 20);
+    assert_eq!(alm.usuarios.compras_de_evento(&e).await.unwrap().len(), 20);
+    verificar_ok(&env);
+}
+
+fn reservar_std(env: &Embebido, e: &EventoId, u: &UsuarioId) -> Command {
+    let mut c = env.cmd_std();
+    c.args([
+        "-o",
+        "json",
+        "reservar",
+        "--evento",
+        e.as_str(),
+        "--usuario",
+        u.as_str(),
+        "--entradas",
+        "1",
+    ]);
+    c
+}
+
+#[test]
+fn dos_procesos_que_migran_el_mismo_archivo_nuevo_tienen_exito() {
+    for _ in 0..5 {
+        let env = Embebido::nuevo();
+        let hijos: Vec<_> = (0..2)
+            .map(|_| {
+                env.cmd_std()
+                    .args(["-o", "json", "usuarios", "listar"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for h in hijos {
+            let out = h.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{:?}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(json(&out.stdout), serde_json::json!([]));
+        }
+        assert_eq!(version_de_esquema(&env.archivo()), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ocho_aperturas_simultaneas_de_un_archivo_nuevo_lo_migran_una_vez() {
+    let env = Embebido::nuevo();
+    let tareas: Vec<_> = (0..8)
+        .map(|_| {
+            let d = env.datos();
+            tokio::spawn(async move { SqliteStore::abrir(&d).await })
+        })
+        .collect();
+    for t in tareas {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(version_de_esquema(&env.archivo()), 1);
+    let s = env.store().await;
+    assert_eq!(s.ping().await.unwrap().split(' ').next(), Some("SQLite"));
+}
+
+fn version_de_esquema(archivo: &Path) -> i64 {
+    rusqlite::Connection::open(archivo)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn un_archivo_danado_sale_con_7_y_nombra_la_ruta() {
+    let env = Embebido::nuevo();
+    std::fs::create_dir_all(env.datos()).unwrap();
+    let basura: Vec<u8> = (0..8192u32).map(|i| (i * 7 + 13) as u8).collect();
+    std::fs::write(env.archivo(), basura).unwrap();
+    let ruta = env.archivo().display().to_string();
+    env.cmd()
+        .args(["usuarios", "listar"])
+        .assert()
+        .code(7)
+        .stderr(predicate::str::contains(&ruta))
+        .stderr(predicate::str::contains("dañado"))
+        .stdout(predicate::str::is_empty());
+    // `estado` reports it too, and exits 7 like a server that is down.
+    let out = env.cmd().args(["-o", "json", "estado"]).assert().code(7);
+    let informe = json(&out.get_output().stdout);
+    let error = informe["componentes"][0]["error"].as_str().unwrap();
+    assert!(error.contains(&ruta) && error.contains("dañado"), "{error}");
+}
+
+#[test]
+fn un_directorio_de_datos_que_no_se_puede_crear_sale_con_7_y_nombra_la_ruta() {
+    // Under a regular file: refused even to root, unlike permission bits.
+    let tmp = tempfile::tempdir().unwrap();
+    let archivo = tmp.path().join("archivo");
+    std::fs::write(&archivo, "no soy un directorio").unwrap();
+    let datos = archivo.join("sub");
+    let out = binario_limpio(tmp.path())
+        .arg("--data-dir")
+        .arg(&datos)
+        .args(["usuarios", "listar"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(err.contains(&datos.display().to_string()), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn un_proceso_muerto_en_pleno_pago_se_compensa_y_verifica() {
+    let env = Embebido::nuevo();
+    let alm = env.almacen().await;
+    let e = evento(&alm, 5).await;
+    let u = usuarios(&alm, 1).await.remove(0);
+    let out = reservar(&env, e.as_str(), u.as_str(), "2")
+        .env("EVENTFLOW_FAULT", "crash@pago")
+        .env("EVENTFLOW_RESERVA_TTL_S", "1")
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    assert_eq!(out.status.code(), None, "crash@pago no abortó el proceso");
+    assert_eq!(alm.reservas.contador(&e).await.unwrap(), Some(3));
+    // Wait for the hold to expire: the expiry is the point of the test, not readiness.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    env.cmd().arg("compensar").assert().success();
+    verificar_ok(&env);
+
+    let rs = reservas_de(&env, e.as_str());
+    assert_eq!(rs.len(), 1);
+    assert_eq!(rs[0]["estado"], "compensada");
+    assert_eq!(alm.reservas.contador(&e).await.unwrap(), Some(5));
+    let reg = alm
+        .reservas
+        .listar(&FiltroReservas::default())
+        .await
+        .unwrap();
+    let cobro = alm.reservas.cobro(&reg[0]).await.unwrap().unwrap();
+    assert!(cobro.aprobado && cobro.reembolsado.is_some(), "{cobro:?}");
+    // Nothing left to do: a second run finds nothing, and the user may buy again.
+    env.cmd().arg("compensar").assert().success();
+    salida_json(&mut reservar(&env, e.as_str(), u.as_str(), "1"));
+}
+
+#[test]
+fn estado_dice_embedded_y_la_ruta_de_los_datos() {
+    let env = Embebido::nuevo();
+    let informe = salida_json(env.cmd().args(["-o", "json", "estado"]));
+    assert_eq!(informe["backend"], "embedded");
+    let c = &informe["componentes"][0];
+    assert_eq!(c["nombre"], "SQLite");
+    assert_eq!(c["conectado"], true);
+    assert_eq!(c["direccion"], env.datos().display().to_string());
+    assert!(env.archivo().is_file());
+}
+
+#[test]
+fn sin_data_dir_los_datos_van_al_directorio_de_datos_de_la_plataforma() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = binario_limpio(tmp.path())
+        .args(["-o", "json", "estado"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let esperado = tmp.path().join("data").join("eventflow");
+    assert_eq!(
+        json(&out.stdout)["componentes"][0]["direccion"],
+        esperado.display().to_string()
+    );
+    assert!(esperado.join(ARCHIVO).is_file());
+}
+
+// ---------------------------------------------------------------------------------------
+// The store in process: the guarantees the Redis store is tested for.
+// ---------------------------------------------------------------------------------------
+
+/// An instant `ms` milliseconds from now (negative: in the past).
+fn en(ms: i64) -> Fecha {
+    Fecha::from_millis(Fecha::ahora().millis() + ms)
+}
+
+fn aforo(n: i64) -> Aforo {
+    Aforo::new(n).unwrap()
+}
+
+fn retencion(evento: &EventoId, usuario: &UsuarioId, entradas: i64) -> Retencion {
+    Retencion {
+        reserva: ReservaId::generar(),
+        evento: evento.clone(),
+        usuario: usuario.clone(),
+        entradas: Entradas::new(entradas).unwrap(),
+        importe: 2500 * entradas,
+        ahora: Fecha::ahora(),
+        expira: en(900_000),
+        clave: None,
+    }
+}
+
+async fn con_contador(s: &SqliteStore, n: i64) -> EventoId {
+    let e = EventoId::generar();
+    assert!(s.crear_contador(&e, aforo(n)).await.unwrap());
+    e
+}
+
+async fn tomada(s: &SqliteStore, e: &EventoId, entradas: i64) -> RegistroSaga {
+    s.tomar(&retencion(e, &UsuarioId::generar(), entradas))
+        .await
+        .unwrap()
+}
+
+async fn completada(s: &SqliteStore, e: &EventoId, entradas: i64) -> RegistroSaga {
+    let r = tomada(s, e, entradas).await;
+    let r = s.confirmar(&r, Fecha::ahora()).await.unwrap();
+    assert!(s.completar(&r).await.unwrap());
+    ReservaStore::ver(s, &r.reserva.id).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn quinientas_tomas_concurrentes_venden_exactamente_cincuenta_entradas() {
+    let env = Embebido::nuevo();
+    let s = Arc::new(env.store().await);
+    let e = con_contador(&s, 50).await;
+
+    // A watcher samples the counter the whole time: it must never be seen below zero.
+    let fin = Arc::new(AtomicBool::new(false));
+    let minimo = Arc::new(AtomicI64::new(i64::MAX));
+    let vigia = {
+        let (s, e, fin, minimo) = (s.clone(), e.clone(), fin.clone(), minimo.clone());
+        tokio::spawn(async move {
+            while !fin.load(Ordering::Relaxed) {
+                let c = s.contador(&e).await.unwrap().unwrap();
+                minimo.fetch_min(c, Ordering::Relaxed);
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let tareas: Vec<_> = (0..500)
+        .map(|_| {
+            let (s, e) = (s.clone(), e.clone());
+            tokio::spawn(async move { s.tomar(&retencion(&e, &UsuarioId::generar(), 1)).await })
+        })
+        .collect();
+    let (mut vendidas, mut agotadas) = (0, 0);
+    for t in tareas {
+        match t.await.unwrap() {
+            Ok(_) => vendidas += 1,
+            Err(Error::SinEntradas { disponibles, .. }) => {
+                assert_eq!(disponibles, 0);
+                agotadas += 1;
+            }
+            Err(otro) => panic!("error inesperado: {otro:?}"),
+        }
+    }
+    fin.store(true, Ordering::Relaxed);
+    vigia.await.unwrap();
+
+    assert_eq!((vendidas, agotadas), (50, 450));
+    assert_eq!(s.contador(&e).await.unwrap(), Some(0));
+    assert!(minimo.load(Ordering::Relaxed) >= 0);
+    let registros = s.de_evento(&e).await.unwrap();
+    assert_eq!(registros.len(), 50);
+    assert!(
+        registros
+            .iter()
+            .all(|r| r.reserva.estado == Estado::Pendiente)
+    );
+}
+
+#[tokio::test]
+async fn tomar_descuenta_y_registra_la_reserva_pendiente() {
+    let env = Embebido::nuevo();
+    let s = env.store().await;
+    let e = con_contador(&s, 10).await;
+    let mut ret = retencion(&e, &UsuarioId::generar(), 3);
+    ret.clave = Some(ClaveIdempotencia::parse("compra-1").unwrap());
+    let r = s.tomar(&ret).await.unwrap();
+    assert_eq!(s.contador(&e).await.unwrap(), Some(7));
+    assert_eq!(r.reserva.id, ret.reserva);
+    assert_eq!(r.reserva.estado, Estado::Pendiente);
+    assert_eq!(r.reserva.importe, 7500);
+    assert_eq!(r.reserva.creada.millis(), ret.ahora.millis());
+    assert_eq!(r.expira.millis(), ret.expira.millis());
+    assert_eq!(r.clave, ret.clave);
+    assert!(r.en_curso() && r.fecha_compra.is_none());
+    assert_eq!(ReservaStore::ver(&s, &ret.reserva).await.unwrap(), r);
+    assert_eq!(s.eventos().await.unwrap(), vec![e]);
+}
+
+#[tokio::test]
+async fn tomar_sin_entradas_en_curso_o_sin_contador_no_toma_nada() {
+    let env = Embebido::nuevo();
+    let s = env.store().await;
+    let e = con_contador(&s, 5).await;
+    let u = UsuarioId::generar();
+    s.tomar(&retencion(&e, &u, 3)).await.unwrap();
+
+    let ret = retencion(&e, &UsuarioId::generar(), 3);
+    match s.tomar(&ret).await.unwrap_err() {
+        Error::SinEntradas {
+            pedidas,
+            disponibles,
+            ..
+        } => assert_eq!((pedidas, disponibles), (3, 2)),
+        otro => panic!("se esperaba SinEntradas, llegó {otro:?}"),
+    }
+    assert!(matches!(
+        ReservaStore::ver(&s, &ret.reserva).await.unwrap_err(),
+        Error::NoEncontrado { .. }
+    ));
+
+    let err = s.tomar(&retencion(&e, &u, 1)).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("el usuario {u} ya tiene una compra en curso para el evento {e}")
+    );
+    assert_eq!(err.exit_code(), 4);
+
+    let sin = EventoId::generar();
+    let err = s.tomar(&retencion(&sin, &u, 1)).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::NoEncontrado { entidad: "evento", id } if id == sin.as_str()),
+        "{err:?}"
+    );
+    assert_eq!(s.contador(&e).await.unwrap(), Some(2));
+    assert_eq!(s.de_evento(&e).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn un_bloqueo_vencido_no_cuenta() {
+    let env = Embebido::nuevo();
+    let s = env.store().await;
+    let e = con_contador(&s, 10).await;
+    let u = UsuarioId::generar();
+    let mut corta = retencion(&e, &u, 1);
+    corta.ahora = en(-10_000);
+    corta.expira = en(-5_000);
+    s.tomar(&corta).await.unwrap();
+    s.tomar(&retencion(&e, &u, 1)).await.unwrap();
+    assert_eq!(s.contador(&e).await.unwrap(), Some(8));
+}
+
+#[tokio::test]
+async fn liberar_dos_veces_devuelve_las_entradas_una_sola_vez() {
+    let env = Embebido::nuevo();
+    let s = env.store().await;
+    let e = con_contador(&s, 10).await;
+    let r = tomada(&s, &e, 4).await;
+    assert_eq!(s.contador(&e).await.unwrap(), Some(6));
+    assert!(
+        s.liberar(&r, Estado::Compensada, Fecha::ahora())
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.contador(&e).await.unwrap(), Some(10));
+    assert!(
+        !s.liberar(&r, Estado::Expirada, Fecha::ahora())
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.contador(&e).await.unwrap(), Some(10));
+    let fin = ReservaStore::ver(&s, &r.reserva.id).await.unwrap();
+    assert_eq!(fin.reserva.estado, Estado::Compensada);
+    assert!(fin.terminada);
+    assert!(s.vencidas(en(10_000_000)).await.unwrap().is_empty());
+    // The lock went with the hold.
+    s.tomar(&retencion(&e, &r.reserva.usuario_id, 1))
+        .await
+        .unwrap();
+    let err = s
+        .liberar(&r, Estado::Confirmada, Fecha::ahora())
+        .await
+        .unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn veinte_liberaciones_concurrentes_devuelven_las_entradas_una_vez() {
+    let env = Embebido::nuevo();
+    let s = Arc::new(env.store().await);
+    let e = con_contador(&s, 10).await;
+    let r = tomada(&s, &e, 3).await;
+    let tareas: Vec<_> = (0..20)
+        .map(|_| {
+            let (s, r) = (s.clone(), r.clone());
+            tokio::spawn(async move { s.liberar(&r, Estado::Compensada, Fecha::ahora()).await })
+        })
+        .collect();
+    let mut liberadas = 0;
+    for t in tareas {
+        if t.await.unwrap().unwrap() {
+            liberadas += 1;
+        }
+    }
+    assert_eq!(liberadas, 1);
+    assert_eq!(s.contador(&e).await.unwrap(), Some(10));
+}
+
+#[tokio::test]
+async fn confirmar_completar_y_reclamar_siguen_las_reglas_de_redis() {
+    let env = Embebido::nuevo();
+    let s = env.store().await;
+    let e = con_contador(&s, 10).await;
+
+    let r = tomada(&s, &e, 2).await;
+    let fecha = Fecha::from_millis(Fecha::ahora().millis());
+    let c = s.confirmar(&r, fecha).await.unwrap();
+    assert_eq!(c.reserva.estado, Estado::Confirmada);
+    assert_eq!(c.fecha_compra, Some(fecha));
+    let err = s.confirmar(&r, Fecha::ahora()).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "la reserva {} ya no está pendiente (estado confirmada)",
+            r.reserva.id
+        )
+    );
+    assert!(s.completar(&c).await.unwrap());
+    assert!(!s.completar(&c).await.unwrap());
+    s.tomar(&retencion(&e, &r.reserva.usuario_id, 1))
+        .await
+        .unwrap();
+
+    // A live claim keeps confirmation and completion out.
+    let p = tomada(&s, &e, 1).await;
+    assert!(
+        s.reclamar(&p.reserva.id, Reclamo::Forzada, Fecha::ahora(), LEASE_MS)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.reclamar(&p.reserva.id, Reclamo::Forzada, Fecha::ahora(), LEASE_MS)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let err = s.confirmar(&p, Fecha::ahora()).await.unwrap_err();
+    assert!(err.to_string().contains("ya no está pendiente"), "{err}");
+
+    // Expired-hold claims only after the expiry; cancellation only of finished sales.
+    let q = tomada(&s, &e, 1).await;
+    assert!(
+        s.reclamar(&q.reserva.id, Reclamo::Vencida, Fecha::ahora(), LEASE_MS)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let tras = Fecha::from_millis(q.expira.millis() + 1);
+    let reclamado = s
+        .reclamar(&q.reserva.id, Reclamo::Vencida, tras, LEASE_MS)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        reclamado.reclamada_hasta.map(Fecha::millis),
+        Some(tras.millis() + LEASE_MS)
+    );
+    assert!(
+        s.reclamar(
+            &q.reserva.id,
+            Reclamo::Cancelacion,
+            en(2 * LEASE_MS),
+            LEASE_MS
+        )
+        .await
+        .unwrap()
+        .is_none()
+    );
+    let hecha = completada(&s, &e, 1).await;
+    assert!(
+        s.reclamar(
+            &hecha.reserva.id,
+            Reclamo::Cancelacion,
+            Fecha::ahora(),
+            LEASE_MS
+        )
+        .await
+        .unwrap()
+        .is_some()
+    );
+    let err = s
+        .reclamar(
+            &ReservaId::generar(),
+            Reclamo::Forzada,
+            Fecha::ahora(),
+            LEASE_MS,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.exit_code(), 3);
+}
+
+#[tokio::test]
+async fn el_libro_de_pagos_y_las_claves_guardan_la_primera_decision() {
+    let env = Embebido::nuevo();
+    let s = env.store().await;
+    let e = con_contador(&s, 10).await;
+    let r = tomada(&s, &e, 2).await;
+    assert_eq!(s.cobro(&r).await.unwrap(), None);
+    assert_eq!(
+        s.registrar_reembolso(&r, Fecha::ahora()).await.unwrap(),
+        None
+    );
+    let t = Fecha::from_millis(Fecha::ahora().millis());
+    let primero = s.registrar_cobro(&r, true, t).await.unwrap();
+    assert_eq!(
+        (primero.aprobado, primero.importe, primero.cobrado),
+        (true, 5000, t)
+    );
+    assert_eq!(
+        s.registrar_cobro(&r, false, en(5_000)).await.unwrap(),
+        primero
+    );
+    let reembolso = s.registrar_reembolso(&r, t).await.unwrap().unwrap();
+    assert_eq!(reembolso.reembolsado, Some(t));
+    assert_eq!(
+        s.registrar_reembolso(&r, en(5_000)).await.unwrap(),
+        Some(reembolso)
+    );
+
+    let k = ClaveIdempotencia::parse("pedido-42").unwrap();
+    let (r1, r2) = (ReservaId::generar(), ReservaId::generar());
+    assert_eq!(s.vincular_clave(&k, "huella-a", &r1).await.unwrap(), None);
+    assert_eq!(
+        s.vincular_clave(&k, "huella-b", &r2).await.unwrap(),
+        Some(("huella-a".to_owned(), r1))
+    );
+}
+
+#[tokio::test]
+async fn ajustar_aforo_y_borrar_evento_se_niegan_con_entradas_fuera() {
+    let env = Embebido::nuevo();
+    let s = env.store().await;
+    let e = con_contador(&s, 100).await;
+    s.ajustar_aforo(&e, aforo(100), aforo(80)).await.unwrap();
+    let r = tomada(&s, &e, 5).await;
+    s.ajustar_aforo(&e, aforo(80), aforo(120)).await.unwrap();
+    assert_eq!(s.contador(&e).await.unwrap(), Some(115));
+    let err = s
+        .ajustar_aforo(&e, aforo(120), aforo(110))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "el evento {e} tiene 5 entradas vendidas o retenidas; no se puede bajar el aforo de 120 a 110"
+        )
+    );
+    let err = s.borrar_evento(&e, aforo(120)).await.unwrap_err();
+    assert!(err.to_string().contains("tiene 5 entradas"), "{err}");
+    assert!(s.fijar_contador(&e, Some(115), 120).await.unwrap());
+    let err = s.borrar_evento(&e, aforo(120)).await.unwrap_err();
+    assert!(err.to_string().contains("tiene 5 entradas"), "{err}");
+    assert!(!s.fijar_contador(&e, Some(3), 115).await.unwrap());
+    assert!(!s.fijar_contador(&e, None, 115).await.unwrap());
+    assert!(s.fijar_contador(&e, Some(120), 115).await.unwrap());
+
+    s.liberar(&r, Estado::Compensada, Fecha::ahora())
+        .await
+        .unwrap();
+    s.registrar_cobro(&r, false, Fecha::ahora()).await.unwrap();
+    s.borrar_evento(&e, aforo(120)).await.unwrap();
+    assert_eq!(s.contador(&e).await.unwrap(), None);
+    assert!(s.eventos().await.unwrap().is_empty());
+    assert!(s.cobro(&r).await.unwrap().is_none());
+    let err = s.ajustar_aforo(&e, aforo(10), aforo(20)).await.unwrap_err();
+    assert_eq!(err.exit_code(), 8);
+}
+
+#[tokio::test]
+async fn restaurar_reescribe_el_registro_sin_tocar_el_contador() {
+    let env = Embebido::nuevo();
+    let s = env.store().await;
+    let e = con_contador(&s, 10).await;
+    let r = tomada(&s, &e, 2).await;
+    let mut terminado = r.clone();
+    terminado.terminada = true;
+    terminado.reserva.estado = Estado::Compensada;
+    s.restaurar(&terminado).await.unwrap();
+    assert_eq!(
+        ReservaStore::ver(&s, &r.reserva.id).await.unwrap(),
+        terminado
+    );
+    assert_eq!(s.contador(&e).await.unwrap(), Some(8));
+    assert!(s.vencidas(en(10_000_000)).await.unwrap().is_empty());
+    s.restaurar(&r).await.unwrap();
+    assert_eq!(s.vencidas(en(10_000_000)).await.unwrap(), vec![r]);
+}
+
+#[tokio::test]
+async fn un_registro_corrupto_es_una_inconsistencia_que_nombra_fila_y_campo() {
+    let env = Embebido::nuevo();
+    let s = env.store().await;
+    let e = con_contador(&s, 10).await;
+    let r = tomada(&s, &e, 1).await;
+    rusqlite::Connection::open(env.archivo())
+        .unwrap()
+        .execute(
+            "UPDATE reservas SET estado = 'pagada' WHERE id = ?1",
+            [r.reserva.id.as_str()],
+        )
+        .unwrap();
+    let err = ReservaStore::ver(&s, &r.reserva.id).await.unwrap_err();
+    assert_eq!(err.exit_code(), 8, "{err}");
+    let texto = err.to_string();
+    assert!(
+        texto.contains(r.reserva.id.as_str()) && texto.contains("estado"),
+        "{texto}"
+    );
+}
+
+#[tokio::test]
+async fn usuarios_duplicados_historial_y_eliminar_como_en_mongo() {
+    let env = Embebido::nuevo();
+    let s = env.store().await;
+    let u = UsuarioStore::crear(&s, nuevo_usuario("juan@example.com", Some(("DNI", "1"))))
+        .await
+        .unwrap();
+    let otro = UsuarioStore::crear(&s, nuevo_usuario("ana@example.com", None))
+        .await
+        .unwrap();
+    let e = UsuarioStore::actualizar(
+        &s,
+        &otro.id,
+        eventflow::domain::CambiosUsuario {
+            email: Some(Email::parse("juan@example.com").unwrap()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "ya existe un usuario con el email juan@example.com"
+    );
+    assert_eq!(UsuarioStore::ver(&s, &otro.id).await.unwrap(), otro);
+
+    let c = Compra {
+        evento_id: EventoId::generar(),
+        reserva_id: ReservaId::generar(),
+        fecha_compra: Fecha::parse("2025-12-01T21:00:00.123Z").unwrap(),
+        entradas: Entradas::new(2).unwrap(),
+    };
+    s.registrar_compra(&u.id, &c).await.unwrap();
+    s.registrar_compra(&u.id, &c).await.unwrap();
+    assert_eq!(
+        UsuarioStore::ver(&s, &u.id)
+            .await
+            .unwrap()
+            .historial_compras,
+        vec![c.clone()]
+    );
+    assert_eq!(
+        s.compras_de_evento(&c.evento_id).await.unwrap(),
+        vec![(u.id.clone(), c.clone())]
+    );
+    let err = s
+        .registrar_compra(&UsuarioId::generar(), &c)
+        .await
+        .unwrap_err();
+    assert_eq!(err.exit_code(), 3);
+    let err = UsuarioStore::eliminar(&s, &u.id).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "el usuario {} tiene 1 compras en su historial; cancele sus reservas antes de eliminarlo",
+            u.id
+        )
+    );
+    s.quitar_compra(&u.id, &c.reserva_id).await.unwrap();
+    s.quitar_compra(&u.id, &c.reserva_id).await.unwrap();
+    UsuarioStore::eliminar(&s, &u.id).await.unwrap();
+    assert_eq!(
+        UsuarioStore::eliminar(&s, &u.id)
+            .await
+            .unwrap_err()
+            .exit_code(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn importar_usuarios_rechaza_duplicados_y_el_upsert_conserva_el_historial() {
+    let env = Embebido::nuevo();
+    let s = env.store().await;
+    let previo = UsuarioStore::crear(&s, nuevo_usuario("existe@example.com", Some(("DNI", "9"))))
+        .await
+        .unwrap();
+    let lote = vec![
+        nuevo_usuario("a@example.com", None),
+        nuevo_usuario("a@example.com", None),
+        nuevo_usuario("existe@example.com", None),
+        nuevo_usuario("b@example.com", Some(("DNI", "9"))),
+        nuevo_usuario("c@example.com", None),
+    ];
+    let r = UsuarioStore::importar(&s, lote, ModoImport::Insertar)
+        .await
+        .unwrap();
+    assert_eq!((r.insertados, r.actualizados), (2, 0));
+    assert_eq!(
+        r.rechazados,
+        vec![
+            (
+                1,
+                "ya existe un usuario con el email a@example.com".to_owned()
+            ),
+            (
+                2,
+                "ya existe un usuario con el email existe@example.com".to_owned()
+            ),
+            (3, "ya existe un usuario con el documento DNI 9".to_owned()),
+        ]
+    );
+
+    s.registrar_compra(
+        &previo.id,
+        &Compra {
+            evento_id: EventoId::generar(),
+            reserva_id: ReservaId::generar(),
+            fecha_compra: Fecha::parse("2025-12-01T21:00:00Z").unwrap(),
+            entradas: Entradas::new(1).unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let mut cambiado = nuevo_usuario("existe@example.com", Some(("DNI", "7")));
+    cambiado.nombre = texto("nombre", "Nuevo");
+    let lote = vec![
+        cambiado,
+        nuevo_usuario("d@example.com", None),
+        nuevo_usuario("e@example.com", Some(("DNI", "7"))),
+    ];
+    let r = UsuarioStore::importar(&s, lote, ModoImport::Upsert)
+        .await
+        .unwrap();
+    assert_eq!((r.insertados, r.actualizados), (1, 1), "{r:?}");
+    assert_eq!(
+        r.rechazados,
+        vec![(2, "ya existe un usuario con el documento DNI 7".to_owned())]
+    );
+    let visto = UsuarioStore::ver(&s, &previo.id).await.unwrap();
+    assert_eq!(visto.nombre.as_str(), "Nuevo");
+    assert_eq!(visto.documento().unwrap().to_string(), "DNI 7");
+    assert_eq!(visto.historial_compras.len(), 1);
+}
+
+#[tokio::test]
+async fn importar_eventos_devuelve_los_ids_y_el_upsert_no_toca_aforo_ni_ventas() {
+    let env = Embebido::nuevo();
+    let s = env.store().await;
+    let lote = vec![nuevo_evento("A", 10), nuevo_evento("B", 20)];
+    let r = EventoStore::importar(&s, lote.clone(), ModoImport::Upsert)
+        .await
+        .unwrap();
+    assert_eq!((r.insertados, r.actualizados), (2, 0));
+    let a = EventoId::parse(&r.insertados_ids.iter().find(|x| x.0 == 0).unwrap().1).unwrap();
+    let reserva = ReservaId::generar();
+    s.aplicar_venta(&a, &reserva, Entradas::new(3).unwrap())
+        .await
+        .unwrap();
+    s.aplicar_venta(&a, &reserva, Entradas::new(3).unwrap())
+        .await
+        .unwrap();
+
+    let mut otra_vez = lote;
+    otra_vez[0].aforo = aforo(500);
+    otra_vez[0].lugar = texto("lugar", "Nuevo lugar");
+    otra_vez.push(nuevo_evento("C", 5));
+    let r = EventoStore::importar(&s, otra_vez, ModoImport::Upsert)
+        .await
+        .unwrap();
+    assert_eq!((r.insertados, r.actualizados), (1, 2), "{r:?}");
+    assert_eq!(r.insertados_ids.len(), 1);
+    assert_eq!(r.insertados_ids[0].0, 2);
+    let visto = EventoStore::ver(&s, &a).await.unwrap();
+    assert_eq!(visto.lugar.as_str(), "Nuevo lugar");
+    assert_eq!(visto.aforo_total.get(), 10);
+    assert_eq!(visto.entradas_disponibles, 7);
+    assert_eq!(visto.reservas_activas, vec![reserva.clone()]);
+
+    let r = EventoStore::importar(&s, vec![nuevo_evento("A", 1)], ModoImport::Insertar)
+        .await
+        .unwrap();
+    assert_eq!(r.insertados_ids.len(), 1);
+    assert_eq!(EventoStore::listar(&s, 10, None).await.unwrap().len(), 4);
+
+    s.revertir_venta(&a, &reserva, Entradas::new(3).unwrap())
+        .await
+        .unwrap();
+    s.revertir_venta(&a, &reserva, Entradas::new(3).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        EventoStore::ver(&s, &a).await.unwrap().entradas_disponibles,
+        10
+    );
+}
