@@ -8,6 +8,7 @@
 //! - [`reservas`]: the purchase saga, its chain of handlers and the payment simulator,
 //!   plus `compensar` and `verificar`.
 //! - [`simulacion`]: `simular`, a flash sale of simulated buyers through the real saga.
+//! - [`import`]: bulk import of users and events from CSV, JSON Lines or JSON, in batches.
 //! - [`config`]: layered settings with redacted secrets.
 //! - [`cli`]: the command-line front, the only module that prints.
 //! - [`error`]: the domain errors and their exit codes.
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod import;
 pub mod reservas;
 pub mod servicios;
 pub mod simulacion;

@@ -60,6 +60,8 @@ pub enum Accion {
     },
     /// Elimina un evento sin entradas vendidas ni retenidas.
     Eliminar { id: EventoId },
+    /// Importa eventos de un archivo CSV, JSON Lines o JSON y crea sus contadores.
+    Importar(crate::cli::importar::ArgsImportar),
 }
 
 pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
@@ -121,6 +123,9 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
                 output::informe(f, &serde_json::json!({"id": id, "eliminado": true}), &[])?;
             }
             Ok(())
+        }
+        Accion::Importar(args) => {
+            crate::cli::importar::run(crate::import::Entidad::Eventos, args, ctx).await
         }
     }
 }

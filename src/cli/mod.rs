@@ -5,6 +5,7 @@
 pub mod compensar;
 pub mod estado;
 pub mod eventos;
+pub mod importar;
 pub mod output;
 pub mod reservar;
 pub mod reservas;

@@ -63,6 +63,8 @@ pub enum Accion {
     Eliminar { id: UsuarioId },
     /// Muestra el historial de compras de un usuario.
     Historial { id: UsuarioId },
+    /// Importa usuarios de un archivo CSV, JSON Lines o JSON.
+    Importar(crate::cli::importar::ArgsImportar),
 }
 
 pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
@@ -138,6 +140,9 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
         Accion::Historial { id } => {
             let u = ctx.almacen().await?.usuarios.ver(&id).await?;
             output::lista(f, &u.historial_compras)
+        }
+        Accion::Importar(args) => {
+            crate::cli::importar::run(crate::import::Entidad::Usuarios, args, ctx).await
         }
     }
 }

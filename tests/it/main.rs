@@ -5,6 +5,7 @@ mod api;
 mod embedded;
 mod eventos;
 mod helpers;
+mod importar;
 mod reservar;
 mod simular;
 mod store_redis;
