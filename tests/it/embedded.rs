@@ -17,7 +17,7 @@ use eventflow::domain::{
 };
 use eventflow::store::embedded::{ARCHIVO, SqliteStore};
 use eventflow::store::{
-    Almacen, EventoStore, FiltroReservas, ModoImport, Reclamo, RegistroSaga, ReservaStore,
+    Almacen, EventoStore, FiltroReservas, ModoImport, Paso, Reclamo, RegistroSaga, ReservaStore,
     Retencion, UsuarioStore,
 };
 use predicates::prelude::*;
@@ -540,6 +540,47 @@ async fn un_proceso_muerto_en_pleno_pago_se_compensa_y_verifica() {
     // Nothing left to do: a second run finds nothing, and the user may buy again.
     env.cmd().arg("compensar").assert().success();
     salida_json(&mut reservar(&env, e.as_str(), u.as_str(), "1"));
+}
+
+#[tokio::test]
+async fn kill_9_mientras_se_cobra_deja_una_retencion_que_compensar_libera() {
+    let env = Embebido::nuevo();
+    let alm = env.almacen().await;
+    let e = evento(&alm, 5).await;
+    let u = usuarios(&alm, 1).await.remove(0);
+    let mut hijo = reservar_std(&env, &e, &u)
+        .env("EVENTFLOW_PAGO_LATENCIA_MS", "30000")
+        .env("EVENTFLOW_RESERVA_TTL_S", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once the charge has begun: poll the record, not the clock.
+    let inicio = std::time::Instant::now();
+    let registro = loop {
+        let rs = alm.reservas.de_evento(&e).await.unwrap();
+        if let Some(r) = rs.into_iter().find(|r| r.paso == Paso::Pago) {
+            break r;
+        }
+        assert!(
+            inicio.elapsed() < Duration::from_secs(20),
+            "la compra no llegó al pago"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    hijo.kill().unwrap();
+    hijo.wait().unwrap();
+    assert_eq!(alm.reservas.contador(&e).await.unwrap(), Some(4));
+
+    // The hold's expiry is the point of the test: `compensar` leaves it alone until then.
+    let falta = registro.expira.millis() - Fecha::ahora().millis() + 100;
+    tokio::time::sleep(Duration::from_millis(falta.max(0) as u64)).await;
+    env.cmd().arg("compensar").assert().success();
+    let final_ = alm.reservas.ver(&registro.reserva.id).await.unwrap();
+    assert_eq!(final_.reserva.estado, Estado::Expirada);
+    assert_eq!(alm.reservas.contador(&e).await.unwrap(), Some(5));
+    assert_eq!(alm.reservas.cobro(&final_).await.unwrap(), None);
+    verificar_ok(&env);
 }
 
 #[test]
