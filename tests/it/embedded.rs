@@ -488,6 +488,33 @@ fn un_archivo_danado_sale_con_7_y_nombra_la_ruta() {
 }
 
 #[test]
+fn un_archivo_bloqueado_mas_alla_del_plazo_sale_con_7_sin_escribir_nada() {
+    let env = Embebido::nuevo();
+    env.cmd().args(["usuarios", "listar"]).assert().success();
+    // Another process holding the write lock and never letting go.
+    let bloqueo = rusqlite::Connection::open(env.archivo()).unwrap();
+    bloqueo.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let inicio = std::time::Instant::now();
+    crear_usuario(&env, "juan@example.com", &[])
+        .assert()
+        .code(7)
+        .stderr(predicate::str::contains(
+            env.archivo().display().to_string(),
+        ))
+        .stderr(predicate::str::contains("bloqueada"));
+    let tardo = inicio.elapsed();
+    assert!(
+        tardo >= Duration::from_secs(4) && tardo < Duration::from_secs(15),
+        "{tardo:?}"
+    );
+    // Readers are never blocked by a writer in WAL mode.
+    env.cmd().args(["usuarios", "listar"]).assert().success();
+    bloqueo.execute_batch("ROLLBACK").unwrap();
+    let todos = salida_json(env.cmd().args(["-o", "json", "usuarios", "listar"]));
+    assert_eq!(todos, serde_json::json!([]));
+}
+
+#[test]
 fn un_directorio_de_datos_que_no_se_puede_crear_sale_con_7_y_nombra_la_ruta() {
     // Under a regular file: refused even to root, unlike permission bits.
     let tmp = tempfile::tempdir().unwrap();
