@@ -1,6 +1,5 @@
 //! `eventflow eventos …` through the real binary, including the seat counter in Redis.
 
-use mongodb::bson::doc;
 use predicates::prelude::*;
 use redis::AsyncCommands;
 use serde_json::Value;
@@ -33,26 +32,23 @@ pub fn crear_evento(env: &Entorno, aforo: u32, precio: i64) -> Value {
     json(&out.get_output().stdout)
 }
 
+/// The live seat counter, through the backend's store.
 pub async fn contador(env: &Entorno, evento: &str) -> Option<i64> {
-    env.redis()
+    env.contador(&eventflow::domain::EventoId::parse(evento).unwrap())
         .await
-        .get(env.clave(&format!("evento:{{{evento}}}:entradas")))
-        .await
-        .unwrap()
 }
 
-async fn eventos_guardados(env: &Entorno) -> u64 {
-    env.mongo()
+async fn eventos_guardados(env: &Entorno) -> usize {
+    env.almacen()
         .await
-        .collection::<mongodb::bson::Document>("eventos")
-        .count_documents(doc! {})
+        .eventos
+        .listar(10_000, None)
         .await
         .unwrap()
+        .len()
 }
 
-#[tokio::test]
-async fn crear_evento_crea_su_contador_en_redis() {
-    let env = Entorno::nuevo();
+async fn crear_evento_crea_su_contador(env: Entorno) {
     let e = crear_evento(&env, 1000, 0);
     assert_eq!(e["nombre"], "Concierto Rock");
     assert_eq!(e["fecha"], "2025-12-01T21:00:00Z");
@@ -65,9 +61,7 @@ async fn crear_evento_crea_su_contador_en_redis() {
     assert_eq!(contador(&env, id).await, Some(1000));
 }
 
-#[tokio::test]
-async fn aforo_cero_o_negativo_y_fecha_invalida_salen_con_2_sin_escribir() {
-    let env = Entorno::nuevo();
+async fn aforo_cero_o_negativo_y_fecha_invalida_salen_con_2_sin_escribir(env: Entorno) {
     for (aforo, fecha) in [
         ("0", "2025-12-01T21:00:00Z"),
         ("-5", "2025-12-01T21:00:00Z"),
@@ -106,9 +100,7 @@ async fn aforo_cero_o_negativo_y_fecha_invalida_salen_con_2_sin_escribir() {
     assert_eq!(eventos_guardados(&env).await, 0);
 }
 
-#[tokio::test]
-async fn subir_el_aforo_suma_la_diferencia_al_contador() {
-    let env = Entorno::nuevo();
+async fn subir_el_aforo_suma_la_diferencia_al_contador(env: Entorno) {
     let e = crear_evento(&env, 100, 0);
     let id = e["id"].as_str().unwrap();
     let out = env
@@ -139,9 +131,7 @@ async fn subir_el_aforo_suma_la_diferencia_al_contador() {
     assert_eq!(contador(&env, id).await, Some(120));
 }
 
-#[tokio::test]
-async fn ver_listar_y_eliminar_eventos() {
-    let env = Entorno::nuevo();
+async fn ver_listar_y_eliminar_eventos(env: Entorno) {
     let e = crear_evento(&env, 10, 2500);
     crear_evento(&env, 20, 0);
     let id = e["id"].as_str().unwrap();
@@ -170,9 +160,7 @@ async fn ver_listar_y_eliminar_eventos() {
     assert_eq!(contador(&env, id).await, None);
 }
 
-#[tokio::test]
-async fn la_salida_en_tabla_es_legible() {
-    let env = Entorno::nuevo();
+async fn la_salida_en_tabla_es_legible(env: Entorno) {
     crear_evento(&env, 10, 0);
     env.cmd()
         .args(["eventos", "listar"])
@@ -181,3 +169,26 @@ async fn la_salida_en_tabla_es_legible() {
         .stdout(predicate::str::contains("Concierto Rock"))
         .stdout(predicate::str::contains("entradas_disponibles"));
 }
+
+/// The contract names the Redis key of the counter: `<prefix>evento:{<id>}:entradas`.
+#[tokio::test]
+async fn el_contador_vive_en_la_clave_redis_del_contrato() {
+    let env = Entorno::nuevo();
+    let e = crear_evento(&env, 1000, 0);
+    let id = e["id"].as_str().unwrap();
+    let valor: Option<i64> = env
+        .redis()
+        .await
+        .get(env.clave(&format!("evento:{{{id}}}:entradas")))
+        .await
+        .unwrap();
+    assert_eq!(valor, Some(1000));
+}
+
+en_ambos_backends!(
+    crear_evento_crea_su_contador,
+    aforo_cero_o_negativo_y_fecha_invalida_salen_con_2_sin_escribir,
+    subir_el_aforo_suma_la_diferencia_al_contador,
+    ver_listar_y_eliminar_eventos,
+    la_salida_en_tabla_es_legible,
+);

@@ -1,7 +1,33 @@
 //! Test harness: every test gets its own MongoDB database and Redis key prefix on the
 //! servers `scripts/test` starts (or the ones `EVENTFLOW_TEST_MONGO_URI` /
 //! `EVENTFLOW_TEST_REDIS_URL` name), and drops them afterwards. A missing server is a
-//! failure, never a skip. `RedisPropio` runs a private redis-server for restart tests.
+//! failure, never a skip. `Entorno::embebido()` gives the same namespace on the
+//! embedded SQLite backend in a temporary data directory, and `en_ambos_backends!` runs
+//! one test body on both. `RedisPropio` and `NxPropio` run private servers that a test
+//! can kill.
+
+/// Generates, for each named `async fn cuerpo(env: Entorno)`, one test per backend:
+/// `mongo::cuerpo` (MongoDB + Redis) and `embebido::cuerpo` (SQLite).
+macro_rules! en_ambos_backends {
+    ($($nombre:ident),* $(,)?) => {
+        mod mongo {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $nombre() {
+                    super::$nombre(crate::helpers::Entorno::nuevo()).await
+                }
+            )*
+        }
+        mod embebido {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $nombre() {
+                    super::$nombre(crate::helpers::Entorno::embebido()).await
+                }
+            )*
+        }
+    };
+}
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -23,8 +49,16 @@ fn var_obligatoria(nombre: &str) -> String {
     })
 }
 
-/// A fresh, isolated namespace on the shared test servers.
+/// Which backend an `Entorno` drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TipoEntorno {
+    Mongo,
+    Embebido,
+}
+
+/// A fresh, isolated namespace on the shared test servers, or in a private SQLite file.
 pub struct Entorno {
+    pub tipo: TipoEntorno,
     pub mongo_uri: String,
     pub redis_url: String,
     pub db: String,
@@ -57,10 +91,26 @@ impl Entorno {
         )
     }
 
+    /// The embedded backend, in a data directory of its own.
+    pub fn embebido() -> Self {
+        let mut env = Self::con_servidores(String::new(), String::new());
+        env.tipo = TipoEntorno::Embebido;
+        env
+    }
+
+    pub fn es_mongo(&self) -> bool {
+        self.tipo == TipoEntorno::Mongo
+    }
+
+    pub fn datos(&self) -> PathBuf {
+        self.dir.path().join("datos")
+    }
+
     fn con_servidores(mongo_uri: String, redis_url: String) -> Self {
         let n = CONTADOR.fetch_add(1, Ordering::Relaxed);
         let sufijo = format!("{}_{}_{}", std::process::id(), n, rand_suffix());
         Self {
+            tipo: TipoEntorno::Mongo,
             mongo_uri,
             redis_url,
             db: format!("ef_test_{sufijo}"),
@@ -70,6 +120,14 @@ impl Entorno {
     }
 
     pub fn config(&self) -> Config {
+        if !self.es_mongo() {
+            return Config {
+                backend: Backend::Embedded {
+                    data_dir: self.datos(),
+                },
+                reserva_ttl: Duration::from_secs(900),
+            };
+        }
         Config {
             backend: Backend::Mongo {
                 mongo_uri: Uri::new(self.mongo_uri.clone()),
@@ -93,6 +151,21 @@ impl Entorno {
         assert_cmd::Command::from_std(self.cmd_std())
     }
 
+    /// Like `cmd_std`, but patient with a MongoDB that is up yet slow to accept: NX-27017
+    /// handles one handshake at a time, so hundreds of processes starting at once queue
+    /// for longer than the 2 s that tell a server that is down.
+    pub fn cmd_std_paciente(&self) -> Command {
+        let mut c = self.cmd_std();
+        if self.es_mongo() {
+            let uri = self
+                .mongo_uri
+                .replace("serverSelectionTimeoutMS=2000", "serverSelectionTimeoutMS=60000");
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            c.env("EVENTFLOW_MONGO_URI", format!("{uri}{sep}connectTimeoutMS=60000"));
+        }
+        c
+    }
+
     /// The same as `cmd`, as a plain std command (for spawning many at once).
     pub fn cmd_std(&self) -> Command {
         let mut c = Command::new(binario());
@@ -106,16 +179,31 @@ impl Entorno {
                 c.env_remove(k);
             }
         }
-        c.env("EVENTFLOW_MONGO_URI", &self.mongo_uri)
-            .env("EVENTFLOW_REDIS_URL", &self.redis_url)
-            .env("EVENTFLOW_MONGO_DB", &self.db)
-            .env("EVENTFLOW_REDIS_PREFIX", &self.prefijo)
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+        if self.es_mongo() {
+            c.env("EVENTFLOW_MONGO_URI", &self.mongo_uri)
+                .env("EVENTFLOW_REDIS_URL", &self.redis_url)
+                .env("EVENTFLOW_MONGO_DB", &self.db)
+                .env("EVENTFLOW_REDIS_PREFIX", &self.prefijo);
+        } else {
+            c.env("EVENTFLOW_DATA_DIR", self.datos());
+        }
+        c.env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .env("XDG_DATA_HOME", self.dir.path().join("data"))
             .env("NO_COLOR", "1");
     }
 
+    /// The live seat counter, read through the backend's own store.
+    pub async fn contador(&self, evento: &eventflow::domain::EventoId) -> Option<i64> {
+        self.almacen()
+            .await
+            .reservas
+            .contador(evento)
+            .await
+            .expect("leer el contador")
+    }
+
     pub async fn mongo(&self) -> mongodb::Database {
+        assert!(self.es_mongo(), "mongo() en un entorno embebido");
         mongodb::Client::with_uri_str(&self.mongo_uri)
             .await
             .expect("cliente mongo")
@@ -123,6 +211,7 @@ impl Entorno {
     }
 
     pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
+        assert!(self.es_mongo(), "redis() en un entorno embebido");
         redis::Client::open(self.redis_url.as_str())
             .expect("url redis")
             .get_multiplexed_async_connection()
@@ -138,6 +227,10 @@ impl Entorno {
 
 impl Drop for Entorno {
     fn drop(&mut self) {
+        if !self.es_mongo() {
+            // The temporary directory takes the SQLite file with it.
+            return;
+        }
         let mongo_uri = self.mongo_uri.clone();
         let redis_url = self.redis_url.clone();
         let db = self.db.clone();

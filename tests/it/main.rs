@@ -1,11 +1,17 @@
-//! The integration tests: one binary, one module per feature, each test in its own
-//! MongoDB database and Redis prefix (see `helpers`).
+//! The integration tests: one binary, one module per feature. Each test runs in its own
+//! MongoDB database and Redis prefix, or its own SQLite file (see `helpers`); the
+//! feature suites run the same bodies on both backends (`en_ambos_backends!`).
+
+#[macro_use]
+mod helpers;
 
 mod api;
 mod embedded;
 mod eventos;
-mod helpers;
+mod fallos;
 mod importar;
 mod reservar;
 mod simular;
+mod store_mongo;
 mod store_redis;
+mod usuarios;

@@ -83,9 +83,7 @@ fn reservas_de(env: &Entorno, e: &EventoId) -> Vec<Value> {
     json(&out.get_output().stdout).as_array().unwrap().clone()
 }
 
-#[tokio::test]
-async fn reservar_confirma_cobra_y_anota_el_historial() {
-    let env = Entorno::nuevo();
+async fn reservar_confirma_cobra_y_anota_el_historial(env: Entorno) {
     let alm = env.almacen().await;
     let e = evento(&alm, 10, 2500).await;
     let u = usuarios(&alm, 1).await.remove(0);
@@ -117,9 +115,7 @@ async fn reservar_confirma_cobra_y_anota_el_historial() {
     verificar_ok(&env, &e);
 }
 
-#[tokio::test]
-async fn entradas_cero_o_negativas_salen_con_2() {
-    let env = Entorno::nuevo();
+async fn entradas_cero_o_negativas_salen_con_2(env: Entorno) {
     let alm = env.almacen().await;
     let e = evento(&alm, 10, 0).await;
     let u = usuarios(&alm, 1).await.remove(0);
@@ -132,9 +128,7 @@ async fn entradas_cero_o_negativas_salen_con_2() {
     assert_eq!(contador(&env, e.as_str()).await, Some(10));
 }
 
-#[tokio::test]
-async fn mas_entradas_de_las_que_quedan_sale_con_5_sin_tomar_nada() {
-    let env = Entorno::nuevo();
+async fn mas_entradas_de_las_que_quedan_sale_con_5_sin_tomar_nada(env: Entorno) {
     let alm = env.almacen().await;
     let e = evento(&alm, 2, 0).await;
     let u = usuarios(&alm, 1).await.remove(0);
@@ -147,9 +141,7 @@ async fn mas_entradas_de_las_que_quedan_sale_con_5_sin_tomar_nada() {
     verificar_ok(&env, &e);
 }
 
-#[tokio::test]
-async fn usuario_o_evento_desconocido_sale_con_3_sin_tomar_nada() {
-    let env = Entorno::nuevo();
+async fn usuario_o_evento_desconocido_sale_con_3_sin_tomar_nada(env: Entorno) {
     let alm = env.almacen().await;
     let e = evento(&alm, 5, 0).await;
     let u = usuarios(&alm, 1).await.remove(0);
@@ -182,9 +174,7 @@ async fn usuario_o_evento_desconocido_sale_con_3_sin_tomar_nada() {
     assert_eq!(contador(&env, e.as_str()).await, Some(5));
 }
 
-#[tokio::test]
-async fn pago_rechazado_sale_con_6_y_devuelve_las_entradas() {
-    let env = Entorno::nuevo();
+async fn pago_rechazado_sale_con_6_y_devuelve_las_entradas(env: Entorno) {
     let alm = env.almacen().await;
     let e = evento(&alm, 5, 1000).await;
     let u = usuarios(&alm, 1).await.remove(0);
@@ -210,9 +200,7 @@ async fn pago_rechazado_sale_con_6_y_devuelve_las_entradas() {
     reservar(&env, &e, &u, "2").assert().success();
 }
 
-#[tokio::test]
-async fn un_fallo_del_historial_reembolsa_y_libera_las_entradas() {
-    let env = Entorno::nuevo();
+async fn un_fallo_del_historial_reembolsa_y_libera_las_entradas(env: Entorno) {
     let alm = env.almacen().await;
     let e = evento(&alm, 5, 1000).await;
     let u = usuarios(&alm, 1).await.remove(0);
@@ -237,9 +225,7 @@ async fn un_fallo_del_historial_reembolsa_y_libera_las_entradas() {
     verificar_ok(&env, &e);
 }
 
-#[tokio::test]
-async fn clave_de_idempotencia_repetida_devuelve_la_misma_reserva() {
-    let env = Entorno::nuevo();
+async fn clave_de_idempotencia_repetida_devuelve_la_misma_reserva(env: Entorno) {
     let alm = env.almacen().await;
     let e = evento(&alm, 5, 0).await;
     let u = usuarios(&alm, 1).await.remove(0);
@@ -269,9 +255,7 @@ async fn clave_de_idempotencia_repetida_devuelve_la_misma_reserva() {
     assert_eq!(contador(&env, e.as_str()).await, Some(4));
 }
 
-#[tokio::test]
-async fn cancelar_una_compra_reembolsa_libera_y_limpia_el_historial() {
-    let env = Entorno::nuevo();
+async fn cancelar_una_compra_reembolsa_libera_y_limpia_el_historial(env: Entorno) {
     let alm = env.almacen().await;
     let e = evento(&alm, 5, 100).await;
     let u = usuarios(&alm, 1).await.remove(0);
@@ -319,8 +303,7 @@ async fn cancelar_una_compra_reembolsa_libera_y_limpia_el_historial() {
     verificar_ok(&env, &e);
 }
 
-async fn crash_tras(paso: &str) {
-    let env = Entorno::nuevo();
+async fn crash_tras(env: Entorno, paso: &str) {
     let alm = env.almacen().await;
     let e = evento(&alm, 5, 100).await;
     let u = usuarios(&alm, 1).await.remove(0);
@@ -367,30 +350,23 @@ async fn crash_tras(paso: &str) {
     }
 }
 
-#[tokio::test]
-async fn crash_tras_datos_no_deja_nada() {
-    crash_tras("datos").await;
+async fn crash_tras_datos_no_deja_nada(env: Entorno) {
+    crash_tras(env, "datos").await;
 }
-#[tokio::test]
-async fn crash_tras_inventario_se_compensa_al_vencer() {
-    crash_tras("inventario").await;
+async fn crash_tras_inventario_se_compensa_al_vencer(env: Entorno) {
+    crash_tras(env, "inventario").await;
 }
-#[tokio::test]
-async fn crash_tras_pago_se_reembolsa_al_vencer() {
-    crash_tras("pago").await;
+async fn crash_tras_pago_se_reembolsa_al_vencer(env: Entorno) {
+    crash_tras(env, "pago").await;
 }
-#[tokio::test]
-async fn crash_tras_confirmacion_se_compensa_al_vencer() {
-    crash_tras("confirmacion").await;
+async fn crash_tras_confirmacion_se_compensa_al_vencer(env: Entorno) {
+    crash_tras(env, "confirmacion").await;
 }
-#[tokio::test]
-async fn crash_tras_historial_deja_la_compra_completa() {
-    crash_tras("historial").await;
+async fn crash_tras_historial_deja_la_compra_completa(env: Entorno) {
+    crash_tras(env, "historial").await;
 }
 
-#[tokio::test]
-async fn compensar_no_toca_compras_en_curso_salvo_forzar() {
-    let env = Entorno::nuevo();
+async fn compensar_no_toca_compras_en_curso_salvo_forzar(env: Entorno) {
     let alm = env.almacen().await;
     let e = evento(&alm, 5, 100).await;
     let u = usuarios(&alm, 1).await.remove(0);
@@ -437,9 +413,7 @@ async fn compensar_no_toca_compras_en_curso_salvo_forzar() {
     verificar_ok(&env, &e);
 }
 
-#[tokio::test]
-async fn dos_compensar_a_la_vez_no_liberan_dos_veces() {
-    let env = Entorno::nuevo();
+async fn dos_compensar_a_la_vez_no_liberan_dos_veces(env: Entorno) {
     let alm = env.almacen().await;
     let e = evento(&alm, 10, 100).await;
     let us = usuarios(&alm, 4).await;
@@ -472,8 +446,35 @@ async fn dos_compensar_a_la_vez_no_liberan_dos_veces() {
     verificar_ok(&env, &e);
 }
 
+async fn verificar_detecta_y_repara_un_contador_que_no_cuadra(env: Entorno) {
+    let alm = env.almacen().await;
+    let e = evento(&alm, 10, 0).await;
+    let us = usuarios(&alm, 2).await;
+    for u in &us {
+        reservar(&env, &e, u, "3").assert().success();
+    }
+    // Someone "fixes" the counter by hand: two seats appear from nowhere.
+    assert!(alm.reservas.fijar_contador(&e, Some(4), 6).await.unwrap());
+    env.cmd()
+        .args(["verificar", "--evento", e.as_str()])
+        .assert()
+        .code(8)
+        .stderr(predicate::str::contains("contador 6"));
+    env.cmd()
+        .args(["verificar", "--evento", e.as_str(), "--reparar"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("reparado"));
+    assert_eq!(contador(&env, e.as_str()).await, Some(4));
+    verificar_ok(&env, &e);
+    env.cmd()
+        .args(["verificar", "--evento", "0123456789abcdef01234567"])
+        .assert()
+        .code(3);
+}
+
 #[tokio::test]
-async fn verificar_detecta_y_repara_un_contador_perdido() {
+async fn verificar_recrea_un_contador_borrado_de_redis() {
     let env = Entorno::nuevo();
     let alm = env.almacen().await;
     let e = evento(&alm, 10, 0).await;
@@ -491,7 +492,7 @@ async fn verificar_detecta_y_repara_un_contador_perdido() {
         .args(["verificar", "--evento", e.as_str()])
         .assert()
         .code(8)
-        .stderr(predicate::str::contains("contador"));
+        .stderr(predicate::str::contains("falta el contador"));
     env.cmd()
         .args(["verificar", "--evento", e.as_str(), "--reparar"])
         .assert()
@@ -499,22 +500,16 @@ async fn verificar_detecta_y_repara_un_contador_perdido() {
         .stderr(predicate::str::contains("reparado"));
     assert_eq!(contador(&env, e.as_str()).await, Some(4));
     verificar_ok(&env, &e);
-    env.cmd()
-        .args(["verificar", "--evento", "0123456789abcdef01234567"])
-        .assert()
-        .code(3);
 }
 
-#[tokio::test]
-async fn doscientos_procesos_compiten_por_cincuenta_entradas() {
-    let env = Entorno::nuevo();
+async fn doscientos_procesos_compiten_por_cincuenta_entradas(env: Entorno) {
     let alm = env.almacen().await;
     let e = evento(&alm, 50, 100).await;
     let us = usuarios(&alm, 200).await;
     let hijos: Vec<_> = us
         .iter()
         .map(|u| {
-            env.cmd_std()
+            env.cmd_std_paciente()
                 .args([
                     "-o",
                     "json",
@@ -559,9 +554,7 @@ async fn doscientos_procesos_compiten_por_cincuenta_entradas() {
     verificar_ok(&env, &e);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn miles_de_compras_concurrentes_con_rechazos_mantienen_los_invariantes() {
-    let env = Entorno::nuevo();
+async fn miles_de_compras_concurrentes_con_rechazos_mantienen_los_invariantes(env: Entorno) {
     let alm = env.almacen().await;
     let compradores = 2000;
     let e = evento(&alm, 1500, 100).await;
@@ -620,3 +613,24 @@ async fn miles_de_compras_concurrentes_con_rechazos_mantienen_los_invariantes() 
         .unwrap();
     assert!(informes[0].consistente, "{:?}", informes[0].problemas);
 }
+
+en_ambos_backends!(
+    reservar_confirma_cobra_y_anota_el_historial,
+    entradas_cero_o_negativas_salen_con_2,
+    mas_entradas_de_las_que_quedan_sale_con_5_sin_tomar_nada,
+    usuario_o_evento_desconocido_sale_con_3_sin_tomar_nada,
+    pago_rechazado_sale_con_6_y_devuelve_las_entradas,
+    un_fallo_del_historial_reembolsa_y_libera_las_entradas,
+    clave_de_idempotencia_repetida_devuelve_la_misma_reserva,
+    cancelar_una_compra_reembolsa_libera_y_limpia_el_historial,
+    compensar_no_toca_compras_en_curso_salvo_forzar,
+    dos_compensar_a_la_vez_no_liberan_dos_veces,
+    doscientos_procesos_compiten_por_cincuenta_entradas,
+    miles_de_compras_concurrentes_con_rechazos_mantienen_los_invariantes,
+    crash_tras_datos_no_deja_nada,
+    crash_tras_inventario_se_compensa_al_vencer,
+    crash_tras_pago_se_reembolsa_al_vencer,
+    crash_tras_confirmacion_se_compensa_al_vencer,
+    crash_tras_historial_deja_la_compra_completa,
+    verificar_detecta_y_repara_un_contador_que_no_cuadra,
+);
