@@ -78,10 +78,14 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             }
         }
         Backend::Embedded { data_dir } => {
-            let r = ctx.almacen().await.map(|_| "SQLite".to_owned());
+            let r = match ctx.almacen().await {
+                Ok(alm) => alm.documentos.ping().await,
+                Err(e) => Err(e),
+            };
+            let archivo = data_dir.join(crate::store::embedded::ARCHIVO);
             Estado {
                 backend: "embedded",
-                componentes: vec![componente("SQLite", data_dir.display().to_string(), r)],
+                componentes: vec![componente("SQLite", archivo.display().to_string(), r)],
             }
         }
     };

@@ -137,6 +137,11 @@ pub fn error(e: &Error) {
 
 fn pista(e: &Error) -> Option<&'static str> {
     match e {
+        Error::BackendCaido {
+            backend: "SQLite", ..
+        } => Some(
+            "compruebe que el directorio de datos se puede escribir y que el archivo no está dañado",
+        ),
         Error::BackendCaido { .. } => Some(
             "compruebe que el servidor está en marcha y la dirección (eventflow estado lo muestra)",
         ),

@@ -1,6 +1,7 @@
 //! The storage traits the core needs, shaped around what it does (take seats, confirm,
 //! compensate) rather than around driver calls. One folder per backend implements them:
-//! `mongo/` (users and events) and `redis/` (seats, purchase records, payments).
+//! `mongo/` (users and events) with `redis/` (seats, purchase records, payments) in
+//! production, or `embedded/` (all of it in one SQLite file) for zero setup.
 //! Driver errors become domain errors (`NoEncontrado`, `Duplicado`, `BackendCaido`) here.
 
 pub mod embedded;
