@@ -6,7 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = eventflow::cli::Cli::parse();
-    eventflow::cli::iniciar_logs();
+    eventflow::cli::iniciar_logs(&cli);
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

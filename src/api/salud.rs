@@ -1,5 +1,7 @@
 //! `GET /health`: pings both stores at once, with a deadline, and answers 200 only when
-//! both reply. The body names each store's state either way, so a 503 says which is down.
+//! both reply. The body names each store by its role (`documentos`: users and events;
+//! `reservas`: seats and purchases), so it reads the same on MongoDB + Redis and on the
+//! embedded backend, and a 503 says which is down.
 
 use std::time::Duration;
 
@@ -19,8 +21,10 @@ pub struct Salud {
     /// `ok` o `degradado`.
     #[schema(example = "ok")]
     pub estado: &'static str,
-    pub mongodb: Componente,
-    pub redis: Componente,
+    /// Users and events (MongoDB, or SQLite on the embedded backend).
+    pub documentos: Componente,
+    /// Seats, purchases and payments (Redis, or SQLite on the embedded backend).
+    pub reservas: Componente,
     /// Solo con 503: el mismo objeto de error que el resto de la API.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<DetalleError>,
@@ -54,7 +58,7 @@ async fn sondear(nombre: &str, ping: impl Future<Output = crate::Result<String>>
     }
 }
 
-/// Estado de MongoDB y Redis.
+/// Estado de los dos almacenes.
 #[utoipa::path(get, path = "/health", tag = "salud",
     responses(
         (status = 200, description = "ambos almacenes responden", body = Salud),
@@ -62,15 +66,18 @@ async fn sondear(nombre: &str, ping: impl Future<Output = crate::Result<String>>
     ))]
 pub async fn salud(State(s): State<AppState>) -> Response {
     let alm = s.almacen();
-    let (mongodb, redis) = tokio::join!(
-        sondear("MongoDB", alm.documentos.ping()),
-        sondear("Redis", alm.reservas.ping()),
+    let (documentos, reservas) = tokio::join!(
+        sondear("el almacén de documentos", alm.documentos.ping()),
+        sondear("el almacén de reservas", alm.reservas.ping()),
     );
-    let caidos: Vec<&str> = [("MongoDB", &mongodb), ("Redis", &redis)]
-        .into_iter()
-        .filter(|(_, c)| !c.conectado)
-        .map(|(n, _)| n)
-        .collect();
+    let caidos: Vec<&str> = [
+        ("el almacén de documentos", &documentos),
+        ("el almacén de reservas", &reservas),
+    ]
+    .into_iter()
+    .filter(|(_, c)| !c.conectado)
+    .map(|(n, _)| n)
+    .collect();
     let (codigo, estado, error) = if caidos.is_empty() {
         (StatusCode::OK, "ok", None)
     } else {
@@ -82,8 +89,8 @@ pub async fn salud(State(s): State<AppState>) -> Response {
     };
     let cuerpo = Salud {
         estado,
-        mongodb,
-        redis,
+        documentos,
+        reservas,
         error,
     };
     (codigo, axum::Json(cuerpo)).into_response()

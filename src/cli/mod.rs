@@ -181,12 +181,19 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Logs go to stderr, filtered by `EVENTFLOW_LOG` (default `warn`).
-pub fn iniciar_logs() {
+/// Logs go to stderr, filtered by `EVENTFLOW_LOG`. The default is `warn`, except for
+/// `serve`, whose request log is its normal output (`info`). Colour only on a terminal.
+pub fn iniciar_logs(cli: &Cli) {
+    use std::io::IsTerminal;
+    let defecto = match cli.comando {
+        Comando::Serve(_) => "info",
+        _ => "warn",
+    };
     let filtro = tracing_subscriber::EnvFilter::try_from_env("EVENTFLOW_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(defecto));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filtro)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

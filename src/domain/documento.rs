@@ -132,12 +132,12 @@ impl Documento {
             (Some(t), None) => Err(ParseError::new(
                 "nro_documento",
                 "",
-                format!("falta el número del documento {t}: indique --nro-documento"),
+                format!("falta el número (nro_documento) del documento {t}"),
             )),
             (None, Some(n)) => Err(ParseError::new(
                 "tipo_documento",
                 "",
-                format!("falta el tipo del documento {n}: indique --tipo-documento"),
+                format!("falta el tipo (tipo_documento) del documento {n}"),
             )),
         }
     }

@@ -91,7 +91,8 @@ impl Reservador {
                     None => nueva,
                     Some((h, _)) if h != huella => {
                         return Err(Error::Conflicto(format!(
-                            "la clave de idempotencia {clave:?} ya se usó para otra compra; use una clave nueva para cada compra distinta"
+                            "la clave de idempotencia {:?} ya se usó para otra compra; use una clave nueva para cada compra distinta",
+                            clave.as_str()
                         )));
                     }
                     Some((_, existente)) => match self.almacen.reservas.ver(&existente).await {

@@ -399,11 +399,10 @@ impl ReservaStore for SqliteStore {
                 return Ok(false);
             }
             tx.prepare_cached(
-                "UPDATE reservas SET paso = 'historial', fase = 'hecho', terminada = 1, \
-                   actualizada = ?2 \
+                "UPDATE reservas SET paso = 'historial', fase = 'hecho', terminada = 1 \
                  WHERE id = ?1",
             )?
-            .execute(params![id.as_str(), ahora.millis()])?;
+            .execute(params![id.as_str()])?;
             soltar_bloqueo(tx, &actual)?;
             Ok(true)
         })
