@@ -157,11 +157,15 @@ impl Entorno {
     pub fn cmd_std_paciente(&self) -> Command {
         let mut c = self.cmd_std();
         if self.es_mongo() {
-            let uri = self
-                .mongo_uri
-                .replace("serverSelectionTimeoutMS=2000", "serverSelectionTimeoutMS=60000");
+            let uri = self.mongo_uri.replace(
+                "serverSelectionTimeoutMS=2000",
+                "serverSelectionTimeoutMS=60000",
+            );
             let sep = if uri.contains('?') { '&' } else { '?' };
-            c.env("EVENTFLOW_MONGO_URI", format!("{uri}{sep}connectTimeoutMS=60000"));
+            c.env(
+                "EVENTFLOW_MONGO_URI",
+                format!("{uri}{sep}connectTimeoutMS=60000"),
+            );
         }
         c
     }
