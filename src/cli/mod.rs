@@ -29,7 +29,7 @@ pub use output::Formato;
 #[command(name = "eventflow", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     /// Formato de salida: tabla para personas, json o csv para scripts.
-    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Formato::Table)]
+    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Formato::Table, help_heading = "Salida")]
     pub output: Formato,
 
     #[command(flatten)]
@@ -43,35 +43,63 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct ArgsConexion {
     /// Fuerza un backend (por defecto: mongo si hay ambas URI, embedded si no hay ninguna).
-    #[arg(long, global = true, value_enum, env = "EVENTFLOW_BACKEND")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Conexión",
+        value_enum,
+        env = "EVENTFLOW_BACKEND"
+    )]
     pub backend: Option<TipoBackend>,
     /// URI de MongoDB (la contraseña nunca se muestra).
     #[arg(
         long,
         global = true,
+        help_heading = "Conexión",
         env = "EVENTFLOW_MONGO_URI",
         hide_env_values = true
     )]
     pub mongo_uri: Option<String>,
     /// Base de datos de MongoDB [por defecto: eventflow].
-    #[arg(long, global = true, env = "EVENTFLOW_MONGO_DB")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Conexión",
+        env = "EVENTFLOW_MONGO_DB"
+    )]
     pub mongo_db: Option<String>,
     /// URL de Redis (la contraseña nunca se muestra).
     #[arg(
         long,
         global = true,
+        help_heading = "Conexión",
         env = "EVENTFLOW_REDIS_URL",
         hide_env_values = true
     )]
     pub redis_url: Option<String>,
     /// Prefijo de todas las claves de Redis [por defecto: vacío].
-    #[arg(long, global = true, env = "EVENTFLOW_REDIS_PREFIX")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Conexión",
+        env = "EVENTFLOW_REDIS_PREFIX"
+    )]
     pub redis_prefix: Option<String>,
     /// Directorio de datos del backend embebido.
-    #[arg(long, global = true, env = "EVENTFLOW_DATA_DIR")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Conexión",
+        env = "EVENTFLOW_DATA_DIR"
+    )]
     pub data_dir: Option<PathBuf>,
     /// Archivo de configuración TOML [por defecto: eventflow.toml en el directorio de configuración].
-    #[arg(long, global = true, env = "EVENTFLOW_CONFIG")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Conexión",
+        env = "EVENTFLOW_CONFIG"
+    )]
     pub config: Option<PathBuf>,
 }
 

@@ -11,8 +11,10 @@ use crate::reservas::{Reservador, Solicitud};
 
 #[derive(Debug, Args)]
 pub struct ArgsReservar {
+    /// Id del evento (24 dígitos hexadecimales).
     #[arg(long)]
     pub evento: EventoId,
+    /// Id del usuario que compra.
     #[arg(long)]
     pub usuario: UsuarioId,
     /// Entradas a comprar (al menos 1).
