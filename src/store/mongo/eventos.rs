@@ -10,7 +10,7 @@ use mongodb::options::ReturnDocument;
 
 use super::MongoStore;
 use super::documentos::{EventoDoc, evento_desde};
-use super::lote::Sentencia;
+use super::lote::{BusquedaClaves, Fallo, FilaUpsert, Sentencia};
 use crate::config::redactar_texto;
 use crate::domain::{
     Aforo, CambiosEvento, Entradas, Evento, EventoId, Fecha, NuevoEvento, ReservaId, Texto,
@@ -26,6 +26,12 @@ impl MongoStore {
             .await
             .map_err(|e| self.fallo(e))
     }
+}
+
+/// The upsert match key of an event. `Texto` admits no control characters, so NUL
+/// cannot occur in a name and the pair is unambiguous.
+fn clave_evento(nombre: &str, fecha: &str) -> String {
+    format!("{nombre}\u{0}{fecha}")
 }
 
 fn contiene_reserva(doc: &Document, reserva: &ReservaId) -> bool {
@@ -248,23 +254,26 @@ impl EventoStore for MongoStore {
                 (salida, ids)
             }
             ModoImport::Upsert => {
-                let sentencias = lote
+                let filas = lote
                     .iter()
                     .map(|e| {
+                        let id = ObjectId::new();
                         let aforo = i64::from(e.aforo.get());
-                        Sentencia {
-                            filtro: doc! { "nombre": e.nombre.as_str(), "fecha": e.fecha.to_string() },
-                            // Capacity and sales stay out of `$set`: an existing event's
-                            // capacity moves only through `actualizar`, which keeps the
-                            // seat counter in step.
-                            cambios: doc! {
-                                "$set": {
+                        FilaUpsert {
+                            id,
+                            clave: clave_evento(e.nombre.as_str(), &e.fecha.to_string()),
+                            nuevo: EventoDoc::nuevo(id, e),
+                            sentencia: Sentencia {
+                                filtro: doc! { "nombre": e.nombre.as_str(), "fecha": e.fecha.to_string() },
+                                // Capacity and sales stay out of `set`: an existing event's
+                                // capacity moves only through `actualizar`, which keeps the
+                                // seat counter in step.
+                                set: doc! {
                                     "nombre": e.nombre.as_str(),
                                     "lugar": e.lugar.as_str(),
                                     "precio": e.precio.get(),
                                 },
-                                "$setOnInsert": {
-                                    "_id": ObjectId::new(),
+                                set_on_insert: doc! {
                                     "fecha": e.fecha.to_string(),
                                     "aforo_total": aforo,
                                     "entradas_disponibles": aforo,
@@ -274,15 +283,29 @@ impl EventoStore for MongoStore {
                         }
                     })
                     .collect();
-                let salida = self.upsert_lote("eventos", sentencias).await?;
+                let busqueda = BusquedaClaves {
+                    filtro: &|filas: &[FilaUpsert<EventoDoc>]| {
+                        let nombres: Vec<&str> =
+                            filas.iter().map(|f| f.nuevo.nombre.as_str()).collect();
+                        let fechas: Vec<&str> =
+                            filas.iter().map(|f| f.nuevo.fecha.as_str()).collect();
+                        doc! { "nombre": { "$in": nombres }, "fecha": { "$in": fechas } }
+                    },
+                    proyeccion: doc! { "_id": 1, "nombre": 1, "fecha": 1 },
+                    clave: &|d: &Document| {
+                        Some(clave_evento(
+                            d.get_str("nombre").ok()?,
+                            d.get_str("fecha").ok()?,
+                        ))
+                    },
+                    // No unique index on events: any refusal is final.
+                    reintentar: &|_: &Fallo| false,
+                };
+                let salida = self.upsert_lote("eventos", filas, busqueda).await?;
                 let ids = salida
                     .upsertados
                     .iter()
-                    .filter_map(|(i, id)| match id {
-                        Bson::ObjectId(o) => Some((*i, o.to_hex())),
-                        Bson::String(s) => Some((*i, s.clone())),
-                        _ => None,
-                    })
+                    .map(|(i, id)| (*i, id.to_hex()))
                     .collect();
                 (salida, ids)
             }

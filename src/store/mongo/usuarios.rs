@@ -15,7 +15,7 @@ use super::errores::{
     Choque, choque, choque_de_mensaje, duplicado_documento, duplicado_email, duplicado_generico,
     es_clave_duplicada,
 };
-use super::lote::{Fallo, Sentencia};
+use super::lote::{BusquedaClaves, Fallo, FilaUpsert, Sentencia};
 use crate::config::redactar_texto;
 use crate::domain::{
     CambiosUsuario, Compra, Documento, Email, EventoId, NuevoUsuario, ReservaId, Usuario, UsuarioId,
@@ -316,27 +316,45 @@ impl UsuarioStore for MongoStore {
                 self.insertar_lote("usuarios", &docs).await?
             }
             ModoImport::Upsert => {
-                let sentencias = lote
+                let filas = lote
                     .iter()
-                    .map(|u| Sentencia {
-                        filtro: doc! { "email": u.email.as_str() },
-                        cambios: doc! {
-                            "$set": set_usuario(
-                                Some(u.nombre.as_str()),
-                                Some(u.apellido.as_str()),
-                                None,
-                                u.documento.as_ref(),
-                            ),
-                            // `_id` chosen here so it is an ObjectId on every server.
-                            "$setOnInsert": {
-                                "_id": ObjectId::new(),
-                                "email": u.email.as_str(),
-                                "historial_compras": [],
+                    .map(|u| {
+                        let id = ObjectId::new();
+                        FilaUpsert {
+                            id,
+                            clave: u.email.to_string(),
+                            nuevo: UsuarioDoc::nuevo(id, u),
+                            sentencia: Sentencia {
+                                filtro: doc! { "email": u.email.as_str() },
+                                set: set_usuario(
+                                    Some(u.nombre.as_str()),
+                                    Some(u.apellido.as_str()),
+                                    None,
+                                    u.documento.as_ref(),
+                                ),
+                                // The history is never touched by an import.
+                                set_on_insert: doc! {
+                                    "email": u.email.as_str(),
+                                    "historial_compras": [],
+                                },
                             },
-                        },
+                        }
                     })
                     .collect();
-                self.upsert_lote("usuarios", sentencias).await?
+                let busqueda = BusquedaClaves {
+                    filtro: &|filas: &[FilaUpsert<UsuarioDoc>]| {
+                        let emails: Vec<&str> = filas.iter().map(|f| f.clave.as_str()).collect();
+                        doc! { "email": { "$in": emails } }
+                    },
+                    proyeccion: doc! { "_id": 1, "email": 1 },
+                    clave: &|d: &Document| d.get_str("email").ok().map(str::to_owned),
+                    // Someone else created the email meanwhile: update it instead.
+                    reintentar: &|f: &Fallo| {
+                        es_clave_duplicada(f.codigo)
+                            && choque_de_mensaje(&f.mensaje) != Choque::Documento
+                    },
+                };
+                self.upsert_lote("usuarios", filas, busqueda).await?
             }
         };
         let mut rechazados = Vec::with_capacity(salida.fallos.len());
