@@ -306,8 +306,9 @@ impl Barra {
         let barra = match total {
             Some(t) => {
                 let b = ProgressBar::new(t);
+                // Two lines, so the bar keeps its width on an 80-column terminal.
                 if let Ok(s) = ProgressStyle::with_template(
-                    "{spinner} {elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} · {msg} · quedan {eta}",
+                    "[{bar:30}] {bytes}/{total_bytes} ({percent}%) · quedan {eta}\n{spinner} {msg}",
                 ) {
                     b.set_style(s.progress_chars("=> "));
                 }
