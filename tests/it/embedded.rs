@@ -618,7 +618,8 @@ fn estado_dice_embedded_y_la_ruta_de_los_datos() {
     let c = &informe["componentes"][0];
     assert_eq!(c["nombre"], "SQLite");
     assert_eq!(c["conectado"], true);
-    assert_eq!(c["direccion"], env.datos().display().to_string());
+    assert_eq!(c["direccion"], env.archivo().display().to_string());
+    assert!(c["version"].as_str().unwrap().starts_with("SQLite 3."));
     assert!(env.archivo().is_file());
 }
 
@@ -637,7 +638,7 @@ fn sin_data_dir_los_datos_van_al_directorio_de_datos_de_la_plataforma() {
     let esperado = tmp.path().join("data").join("eventflow");
     assert_eq!(
         json(&out.stdout)["componentes"][0]["direccion"],
-        esperado.display().to_string()
+        esperado.join(ARCHIVO).display().to_string()
     );
     assert!(esperado.join(ARCHIVO).is_file());
 }
