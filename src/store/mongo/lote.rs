@@ -12,6 +12,7 @@ use mongodb::error::ErrorKind;
 use serde::{Deserialize, Serialize};
 
 use super::MongoStore;
+use super::errores::es_clave_duplicada;
 use crate::config::redactar_texto;
 use crate::error::{Error, Result};
 
@@ -219,20 +220,22 @@ impl MongoStore {
     where
         T: Serialize + Send + Sync,
     {
+        // With a unique index on the match key, a row that exists fails its insert and is
+        // retried as an update, so the lookup can wait until some row does: a fresh load
+        // then costs one `insert_many`. It matters on NX, where the `$in` lookup grows
+        // with the collection (0.84 s per 20 000 missing keys at 40 000–60 000 stored
+        // rows, against 1.2 s for inserting them), which held upserts into an empty
+        // collection to ~45 % of plain inserts.
+        let insertar_primero = match filas.first() {
+            Some(f) => self.clave_unica(coleccion, &f.sentencia.filtro).await?,
+            None => return Ok(()),
+        };
         // Key → `_id` of the rows already stored, then of the rows this batch inserts.
-        let mut guardadas: HashMap<String, ObjectId> = self
-            .db
-            .collection::<Document>(coleccion)
-            .find((busqueda.filtro)(&filas))
-            .projection(busqueda.proyeccion.clone())
-            .await
-            .map_err(|e| self.fallo(e))?
-            .try_collect::<Vec<Document>>()
-            .await
-            .map_err(|e| self.fallo(e))?
-            .iter()
-            .filter_map(|d| Some(((busqueda.clave)(d)?, d.get_object_id("_id").ok()?)))
-            .collect();
+        let mut guardadas: HashMap<String, ObjectId> = if insertar_primero {
+            HashMap::new()
+        } else {
+            self.buscar_guardadas(coleccion, &filas, busqueda).await?
+        };
         // Positions in `filas`. A key seen earlier in the batch is an update of that row,
         // as if the rows were applied in order.
         let mut vistas: HashSet<&str> = guardadas.keys().map(String::as_str).collect();
@@ -258,7 +261,11 @@ impl MongoStore {
                 indice: indices[p],
                 ..f
             };
-            let reintentar = (busqueda.reintentar)(&f);
+            // Inserted blind, a stored row can fail on any unique index (NX names the
+            // document's when the row repeats both its email and its document), so every
+            // duplicate goes through the update, which tells a real clash from itself.
+            let reintentar =
+                (insertar_primero && es_clave_duplicada(f.codigo)) || (busqueda.reintentar)(&f);
             if !reintentar {
                 salida.fallos.push(f);
             }
@@ -279,6 +286,9 @@ impl MongoStore {
 
         if existentes.is_empty() {
             return Ok(());
+        }
+        if insertar_primero {
+            guardadas = self.buscar_guardadas(coleccion, &filas, busqueda).await?;
         }
         existentes.sort_unstable();
         let mut filas: Vec<Option<FilaUpsert<T>>> = filas.into_iter().map(Some).collect();
@@ -334,6 +344,54 @@ impl MongoStore {
             });
         }
         Ok(())
+    }
+}
+
+impl MongoStore {
+    /// Key → `_id` of the stored documents that match `filas`.
+    async fn buscar_guardadas<T>(
+        &self,
+        coleccion: &str,
+        filas: &[FilaUpsert<T>],
+        busqueda: &BusquedaClaves<'_, T>,
+    ) -> Result<HashMap<String, ObjectId>> {
+        Ok(self
+            .db
+            .collection::<Document>(coleccion)
+            .find((busqueda.filtro)(filas))
+            .projection(busqueda.proyeccion.clone())
+            .await
+            .map_err(|e| self.fallo(e))?
+            .try_collect::<Vec<Document>>()
+            .await
+            .map_err(|e| self.fallo(e))?
+            .iter()
+            .filter_map(|d| Some(((busqueda.clave)(d)?, d.get_object_id("_id").ok()?)))
+            .collect())
+    }
+
+    /// Whether a unique, non-partial index has exactly the fields of `filtro` (the
+    /// email of users; events have none), so that no two documents share a match key.
+    async fn clave_unica(&self, coleccion: &str, filtro: &Document) -> Result<bool> {
+        let campos: HashSet<&str> = filtro.keys().map(String::as_str).collect();
+        let indices: Vec<mongodb::IndexModel> = self
+            .db
+            .collection::<Document>(coleccion)
+            .list_indexes()
+            .await
+            .map_err(|e| self.fallo(e))?
+            .try_collect()
+            .await
+            .map_err(|e| self.fallo(e))?;
+        Ok(indices.iter().any(|i| {
+            let unico = i
+                .options
+                .as_ref()
+                .is_some_and(|o| o.unique == Some(true) && o.partial_filter_expression.is_none());
+            unico
+                && i.keys.len() == campos.len()
+                && i.keys.keys().all(|k| campos.contains(k.as_str()))
+        }))
     }
 }
 
