@@ -60,6 +60,10 @@ pub enum Error {
     #[error("{0}")]
     Inconsistencia(String),
 
+    /// An import rejected rows; the others were written (exit 8).
+    #[error("{0}")]
+    FilasRechazadas(String),
+
     /// Anything else (exit 1).
     #[error(transparent)]
     Interno(#[from] anyhow::Error),
@@ -75,7 +79,7 @@ impl Error {
             Error::SinEntradas { .. } => 5,
             Error::PagoRechazado { .. } => 6,
             Error::BackendCaido { .. } | Error::HistorialFallido { .. } => 7,
-            Error::Inconsistencia(_) => 8,
+            Error::Inconsistencia(_) | Error::FilasRechazadas(_) => 8,
             Error::Interno(_) => 1,
         }
     }
@@ -92,6 +96,7 @@ impl Error {
             Error::BackendCaido { .. } => "backend_caido",
             Error::HistorialFallido { .. } => "historial_fallido",
             Error::Inconsistencia(_) => "inconsistencia",
+            Error::FilasRechazadas(_) => "filas_rechazadas",
             Error::Interno(_) => "interno",
         }
     }

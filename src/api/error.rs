@@ -73,6 +73,7 @@ pub fn estado_http(e: &Error) -> StatusCode {
         Error::BackendCaido { .. } | Error::HistorialFallido { .. } => {
             StatusCode::SERVICE_UNAVAILABLE
         }
+        Error::FilasRechazadas(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Inconsistencia(_) | Error::Interno(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -251,7 +251,7 @@ pub async fn run(entidad: Entidad, args: ArgsImportar, ctx: &Ctx) -> Result<()> 
             ),
             None => "--rechazos RUTA las guarda todas, listas para corregir y reimportar".into(),
         };
-        return Err(Error::Inconsistencia(format!(
+        return Err(Error::FilasRechazadas(format!(
             "se rechazaron {} de {} filas: {donde}",
             resumen.rechazadas, resumen.leidas
         )));
