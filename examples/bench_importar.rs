@@ -55,7 +55,9 @@ struct Args {
 
 /// The i-th generated user; every third one has an identity document.
 fn usuario(i: usize) -> (Option<(String, String)>, String, String, String) {
-    let doc = i.is_multiple_of(3).then(|| ("DNI".to_owned(), format!("{}", 10_000_000 + i)));
+    let doc = i
+        .is_multiple_of(3)
+        .then(|| ("DNI".to_owned(), format!("{}", 10_000_000 + i)));
     (
         doc,
         format!("Nombre{i}"),
