@@ -128,7 +128,23 @@ fn filas(i: &Informe) -> Vec<(String, String)> {
                 .contador
                 .map_or_else(|| "-".to_owned(), |c| c.to_string()),
         ),
-        ("duración", format!("{:.2} s", i.segundos)),
+        ("duración de las compras", format!("{:.2} s", i.segundos)),
+        (
+            "etapas (s)",
+            format!(
+                "comprobación {:.1} · alta {:.1} · lectura de ids {:.1} · compras {:.1} · verificación {:.1}{}",
+                i.tiempos.comprobacion,
+                i.tiempos.alta,
+                i.tiempos.lectura_ids,
+                i.tiempos.compras,
+                i.tiempos.verificacion,
+                if i.limpieza.is_some() {
+                    format!(" · limpieza {:.1}", i.tiempos.limpieza)
+                } else {
+                    String::new()
+                }
+            ),
+        ),
         ("compras/s", format!("{:.1}", i.compras_por_segundo)),
         (
             "latencia p50 / p95 / p99 / máx",

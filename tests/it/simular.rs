@@ -301,3 +301,38 @@ async fn limpiar_borra_todo_lo_que_creo_la_simulacion() {
         .unwrap();
     assert!(claves.is_empty(), "quedan claves en Redis: {claves:?}");
 }
+
+#[test]
+fn simular_funciona_igual_con_el_backend_embebido() {
+    let env = Entorno::nuevo();
+    let datos = env.dir.path().join("embebido");
+    let out = env
+        .cmd()
+        .env_remove("EVENTFLOW_MONGO_URI")
+        .env_remove("EVENTFLOW_REDIS_URL")
+        .arg("--backend")
+        .arg("embedded")
+        .arg("--data-dir")
+        .arg(&datos)
+        .args([
+            "-o",
+            "json",
+            "simular",
+            "--aforo",
+            "50",
+            "--compradores",
+            "200",
+            "--concurrencia",
+            "16",
+            "--semilla",
+            "1",
+        ])
+        .assert()
+        .success();
+    let i = json(&out.get_output().stdout);
+    assert!(n(&i, "confirmadas") <= 50, "{i}");
+    assert_eq!(n(&i, "entradas_vendidas"), n(&i, "entradas_confirmadas"));
+    assert_eq!(n(&i, "otros_errores"), 0, "{i}");
+    assert_eq!(i["verificar"]["consistente"], true, "{i}");
+    assert_eq!(i["invariantes_ok"], true, "{i}");
+}
