@@ -286,9 +286,9 @@ async fn por_saga(r: Arc<Reservador>, evento: EventoId, usuario: UsuarioId) -> R
 /// concurrency (the two reads at once, the two history writes at once), but none of
 /// its logic: no chain, no step bookkeeping, no gateway, no compensation path.
 async fn directa(alm: Almacen, e: EventoId, u: UsuarioId) -> Result<()> {
-    let (usuario, evento) = tokio::join!(alm.usuarios.ver(&u), alm.eventos.ver(&e));
+    let (usuario, precio) = tokio::join!(alm.usuarios.ver(&u), alm.eventos.precio(&e));
     usuario?;
-    let evento = evento?;
+    let precio = precio?;
     let entradas = Entradas::new(1)?;
     let ahora = Fecha::ahora();
     let reg = alm
@@ -298,7 +298,7 @@ async fn directa(alm: Almacen, e: EventoId, u: UsuarioId) -> Result<()> {
             evento: e.clone(),
             usuario: u.clone(),
             entradas,
-            importe: evento.precio.importe(entradas),
+            importe: precio.importe(entradas),
             ahora,
             expira: Fecha::from_millis(ahora.millis() + TTL.as_millis() as i64),
             clave: None,

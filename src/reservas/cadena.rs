@@ -8,7 +8,7 @@ use super::{
     ActualizadorDeHistorial, ConfirmadorDeReserva, ProcesadorDePago, Reservador, Solicitud,
     ValidadorDeDatos, ValidadorDeInventario,
 };
-use crate::domain::{Estado, Evento, Reserva, ReservaId};
+use crate::domain::{Estado, Precio, Reserva, ReservaId};
 use crate::error::{Error, Result};
 use crate::store::{Paso, RegistroSaga};
 
@@ -17,8 +17,8 @@ pub struct Saga<'r> {
     pub r: &'r Reservador,
     pub solicitud: Solicitud,
     pub reserva_id: ReservaId,
-    /// Loaded by `datos`.
-    pub evento: Option<Evento>,
+    /// The event's price, loaded by `datos`.
+    pub precio: Option<Precio>,
     /// The durable record, once `inventario` has taken the seats.
     pub registro: Option<RegistroSaga>,
     /// Set by `pago` when a charge was approved.
@@ -37,7 +37,7 @@ impl<'r> Saga<'r> {
             r,
             solicitud,
             reserva_id,
-            evento: None,
+            precio: None,
             registro: None,
             cobrado: false,
             historial_escrito: None,
@@ -61,7 +61,7 @@ impl<'r> Saga<'r> {
             r,
             solicitud,
             reserva_id: registro.reserva.id.clone(),
-            evento: None,
+            precio: None,
             registro: Some(registro),
             cobrado: false,
             historial_escrito: None,

@@ -1,4 +1,5 @@
-//! Step `datos` (ValidadorDeDatos): the user and the event exist. Both reads run at once.
+//! Step `datos` (ValidadorDeDatos): the user and the event exist, and the event's price.
+//! Both reads run at once.
 
 use async_trait::async_trait;
 
@@ -16,12 +17,12 @@ impl Handler for ValidadorDeDatos {
 
     async fn ejecutar(&self, saga: &mut Saga<'_>) -> Result<()> {
         let alm = &saga.r.almacen;
-        let (usuario, evento) = tokio::join!(
+        let (usuario, precio) = tokio::join!(
             alm.usuarios.ver(&saga.solicitud.usuario),
-            alm.eventos.ver(&saga.solicitud.evento)
+            alm.eventos.precio(&saga.solicitud.evento)
         );
         usuario?;
-        saga.evento = Some(evento?);
+        saga.precio = Some(precio?);
         Ok(())
     }
 

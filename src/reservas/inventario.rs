@@ -17,9 +17,9 @@ impl Handler for ValidadorDeInventario {
     }
 
     async fn ejecutar(&self, saga: &mut Saga<'_>) -> Result<()> {
-        let evento = saga.evento.as_ref().ok_or_else(|| {
+        let precio = saga.precio.ok_or_else(|| {
             Error::Interno(anyhow::anyhow!(
-                "inventario sin evento: falta el paso datos"
+                "inventario sin precio: falta el paso datos"
             ))
         })?;
         let ahora = Fecha::ahora();
@@ -29,7 +29,7 @@ impl Handler for ValidadorDeInventario {
             evento: saga.solicitud.evento.clone(),
             usuario: saga.solicitud.usuario.clone(),
             entradas: saga.solicitud.entradas,
-            importe: evento.precio.importe(saga.solicitud.entradas),
+            importe: precio.importe(saga.solicitud.entradas),
             ahora,
             expira: Fecha::from_millis(ahora.millis().saturating_add(ttl_ms)),
             clave: saga.solicitud.clave.clone(),

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     Aforo, CambiosEvento, CambiosUsuario, ClaveIdempotencia, Compra, Email, Entradas, Estado,
-    Evento, EventoId, Fecha, NuevoEvento, NuevoUsuario, Reserva, ReservaId, Texto, Usuario,
+    Evento, EventoId, Fecha, NuevoEvento, NuevoUsuario, Precio, Reserva, ReservaId, Texto, Usuario,
     UsuarioId,
 };
 use crate::error::Result;
@@ -67,6 +67,10 @@ pub trait UsuarioStore: Send + Sync {
 pub trait EventoStore: Send + Sync {
     async fn crear(&self, nuevo: NuevoEvento) -> Result<Evento>;
     async fn ver(&self, id: &EventoId) -> Result<Evento>;
+    /// What a purchase needs of the event: that it exists (`NoEncontrado` otherwise) and its
+    /// price. It does not read the read model, whose `reservas_activas` grows with every
+    /// sale, so a purchase costs the same for the first seat and the last.
+    async fn precio(&self, id: &EventoId) -> Result<Precio>;
     async fn listar(&self, limite: u32, despues_de: Option<&EventoId>) -> Result<Vec<Evento>>;
     /// Applies `cambios`. When `cambios.aforo` is set, the update only happens while the
     /// stored `aforo_total` is still `aforo_anterior` (else `Conflicto`), and

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::filas::{self, COLUMNAS_EVENTO};
 use super::{Fallo, R, SqliteStore};
 use crate::domain::{
-    Aforo, CambiosEvento, Entradas, Evento, EventoId, Fecha, NuevoEvento, ReservaId, Texto,
+    Aforo, CambiosEvento, Entradas, Evento, EventoId, Fecha, NuevoEvento, Precio, ReservaId, Texto,
 };
 use crate::error::{Error, Result};
 use crate::store::{EventoStore, ModoImport, ResultadoLote};
@@ -101,6 +101,19 @@ impl EventoStore for SqliteStore {
         let id = id.clone();
         self.leer(move |tx| leer(tx, id.as_str())?.ok_or_else(|| no_encontrado(&id)))
             .await
+    }
+
+    async fn precio(&self, id: &EventoId) -> Result<Precio> {
+        let id = id.clone();
+        let n: i64 = self
+            .leer(move |tx| {
+                tx.prepare_cached("SELECT precio FROM eventos WHERE id = ?1")?
+                    .query_row([id.as_str()], |r| r.get(0))
+                    .optional()?
+                    .ok_or_else(|| no_encontrado(&id))
+            })
+            .await?;
+        Precio::new(n).map_err(|e| Error::Inconsistencia(format!("precio guardado inválido: {e}")))
     }
 
     async fn listar(&self, limite: u32, despues_de: Option<&EventoId>) -> Result<Vec<Evento>> {

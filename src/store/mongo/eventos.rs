@@ -13,7 +13,7 @@ use super::documentos::{EventoDoc, evento_desde};
 use super::lote::{BusquedaClaves, Fallo, FilaUpsert, Sentencia};
 use crate::config::redactar_texto;
 use crate::domain::{
-    Aforo, CambiosEvento, Entradas, Evento, EventoId, Fecha, NuevoEvento, ReservaId, Texto,
+    Aforo, CambiosEvento, Entradas, Evento, EventoId, Fecha, NuevoEvento, Precio, ReservaId, Texto,
 };
 use crate::error::{Error, Result};
 use crate::store::{EventoStore, ModoImport, ResultadoLote};
@@ -61,6 +61,32 @@ impl EventoStore for MongoStore {
             Some(d) => evento_desde(d),
             None => Err(Error::no_encontrado("evento", id)),
         }
+    }
+
+    async fn precio(&self, id: &EventoId) -> Result<Precio> {
+        let d = self
+            .eventos
+            .find_one(doc! { "_id": id.oid() })
+            .projection(doc! { "precio": 1 })
+            .await
+            .map_err(|e| self.fallo(e))?
+            .ok_or_else(|| Error::no_encontrado("evento", id))?;
+        // Small Int64 values come back as Int32 from some servers.
+        let n = match d.get("precio") {
+            None => 0,
+            Some(Bson::Int32(n)) => i64::from(*n),
+            Some(Bson::Int64(n)) => *n,
+            Some(otro) => {
+                return Err(Error::Inconsistencia(format!(
+                    "el evento {id} tiene un precio guardado inválido: {otro}"
+                )));
+            }
+        };
+        Precio::new(n).map_err(|e| {
+            Error::Inconsistencia(format!(
+                "el evento {id} tiene un precio guardado inválido: {e}"
+            ))
+        })
     }
 
     async fn listar(&self, limite: u32, despues_de: Option<&EventoId>) -> Result<Vec<Evento>> {
