@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use futures::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
 use redis::AsyncCommands;
 use serde_json::{Value, json};
@@ -54,17 +53,39 @@ fn ruta(p: &std::path::Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// The stored users or events as documents with an `_id`, read through the backend's
+/// own store, so the same assertions hold on MongoDB and on the embedded backend.
 async fn documentos(env: &Entorno, coleccion: &str) -> Vec<Document> {
-    env.mongo()
-        .await
-        .collection::<Document>(coleccion)
-        .find(doc! {})
-        .sort(doc! { "_id": 1 })
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap()
+    let alm = env.almacen().await;
+    let valores: Vec<Value> = match coleccion {
+        "usuarios" => alm
+            .usuarios
+            .listar(100_000, None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|u| serde_json::to_value(u).unwrap())
+            .collect(),
+        "eventos" => alm
+            .eventos
+            .listar(100_000, None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap())
+            .collect(),
+        otra => panic!("colección desconocida {otra}"),
+    };
+    valores
+        .into_iter()
+        .map(|v| {
+            let mut d = mongodb::bson::to_document(&v).unwrap();
+            let id = d.remove("id").unwrap();
+            let id = mongodb::bson::oid::ObjectId::parse_str(id.as_str().unwrap()).unwrap();
+            d.insert("_id", id);
+            d
+        })
+        .collect()
 }
 
 async fn emails(env: &Entorno) -> Vec<String> {
@@ -78,11 +99,8 @@ async fn emails(env: &Entorno) -> Vec<String> {
 }
 
 async fn contador(env: &Entorno, evento: &str) -> Option<i64> {
-    env.redis()
+    env.contador(&eventflow::domain::EventoId::parse(evento).unwrap())
         .await
-        .get(env.clave(&format!("evento:{{{evento}}}:entradas")))
-        .await
-        .unwrap()
 }
 
 fn assert_rechazo(s: &Salida, linea: u64, campo: Option<&str>) {
@@ -97,9 +115,7 @@ fn assert_rechazo(s: &Salida, linea: u64, campo: Option<&str>) {
     );
 }
 
-#[tokio::test]
-async fn una_linea_jsonl_mal_formada_se_rechaza_y_el_resto_se_importa() {
-    let env = Entorno::nuevo();
+async fn una_linea_jsonl_mal_formada_se_rechaza_y_el_resto_se_importa(env: Entorno) {
     let f = archivo(
         &env,
         "u.jsonl",
@@ -120,9 +136,7 @@ async fn una_linea_jsonl_mal_formada_se_rechaza_y_el_resto_se_importa() {
     assert_eq!(emails(&env).await, ["ana@example.com", "luis@example.com"]);
 }
 
-#[tokio::test]
-async fn una_fila_csv_con_columnas_de_menos_o_de_mas_se_rechaza_sola() {
-    let env = Entorno::nuevo();
+async fn una_fila_csv_con_columnas_de_menos_o_de_mas_se_rechaza_sola(env: Entorno) {
     let f = archivo(
         &env,
         "u.csv",
@@ -152,9 +166,7 @@ async fn una_fila_csv_con_columnas_de_menos_o_de_mas_se_rechaza_sola() {
     assert_eq!(emails(&env).await, ["ana@example.com", "luis@example.com"]);
 }
 
-#[tokio::test]
-async fn un_campo_obligatorio_vacio_se_rechaza_nombrando_el_campo() {
-    let env = Entorno::nuevo();
+async fn un_campo_obligatorio_vacio_se_rechaza_nombrando_el_campo(env: Entorno) {
     let f = archivo(
         &env,
         "u.csv",
@@ -171,9 +183,7 @@ async fn un_campo_obligatorio_vacio_se_rechaza_nombrando_el_campo() {
     assert_eq!(emails(&env).await, ["luis@example.com"]);
 }
 
-#[tokio::test]
-async fn un_email_invalido_se_rechaza_con_su_linea_y_su_valor() {
-    let env = Entorno::nuevo();
+async fn un_email_invalido_se_rechaza_con_su_linea_y_su_valor(env: Entorno) {
     let f = archivo(
         &env,
         "u.csv",
@@ -188,9 +198,7 @@ async fn un_email_invalido_se_rechaza_con_su_linea_y_su_valor() {
     assert_eq!(emails(&env).await, ["ana@example.com", "luis@example.com"]);
 }
 
-#[tokio::test]
-async fn un_aforo_negativo_se_rechaza_y_los_demas_eventos_se_importan() {
-    let env = Entorno::nuevo();
+async fn un_aforo_negativo_se_rechaza_y_los_demas_eventos_se_importan(env: Entorno) {
     let f = archivo(
         &env,
         "e.csv",
@@ -210,9 +218,7 @@ async fn un_aforo_negativo_se_rechaza_y_los_demas_eventos_se_importan() {
     assert!(nombres.contains(&"Rock") && nombres.contains(&"Tango"));
 }
 
-#[tokio::test]
-async fn una_fecha_ilegible_se_rechaza() {
-    let env = Entorno::nuevo();
+async fn una_fecha_ilegible_se_rechaza(env: Entorno) {
     let f = archivo(
         &env,
         "e.jsonl",
@@ -228,9 +234,7 @@ async fn una_fecha_ilegible_se_rechaza() {
     assert_eq!(docs[0].get_str("fecha").unwrap(), "2025-12-03T00:00:00Z");
 }
 
-#[tokio::test]
-async fn un_email_repetido_en_el_archivo_se_rechaza_en_modo_insertar() {
-    let env = Entorno::nuevo();
+async fn un_email_repetido_en_el_archivo_se_rechaza_en_modo_insertar(env: Entorno) {
     let f = archivo(
         &env,
         "u.csv",
@@ -251,9 +255,7 @@ async fn un_email_repetido_en_el_archivo_se_rechaza_en_modo_insertar() {
     assert!(ana.iter().any(|d| d.get_str("nombre").unwrap() == "Ana"));
 }
 
-#[tokio::test]
-async fn en_modo_upsert_la_ultima_fila_repetida_gana() {
-    let env = Entorno::nuevo();
+async fn en_modo_upsert_la_ultima_fila_repetida_gana(env: Entorno) {
     let f = archivo(
         &env,
         "u.csv",
@@ -277,9 +279,7 @@ async fn en_modo_upsert_la_ultima_fila_repetida_gana() {
     assert_eq!(ana.get_str("nombre").unwrap(), "Segunda");
 }
 
-#[tokio::test]
-async fn un_usuario_que_ya_existe_en_la_base_se_rechaza() {
-    let env = Entorno::nuevo();
+async fn un_usuario_que_ya_existe_en_la_base_se_rechaza(env: Entorno) {
     crate::usuarios::crear_usuario(&env, "ana@example.com");
     let f = archivo(
         &env,
@@ -309,9 +309,7 @@ async fn un_usuario_que_ya_existe_en_la_base_se_rechaza() {
     );
 }
 
-#[tokio::test]
-async fn un_evento_que_ya_existe_se_rechaza_en_modo_insertar() {
-    let env = Entorno::nuevo();
+async fn un_evento_que_ya_existe_se_rechaza_en_modo_insertar(env: Entorno) {
     let e = crate::eventos::crear_evento(&env, 100, 0);
     let f = archivo(
         &env,
@@ -328,9 +326,7 @@ async fn un_evento_que_ya_existe_se_rechaza_en_modo_insertar() {
     assert_eq!(contador(&env, e["id"].as_str().unwrap()).await, Some(100));
 }
 
-#[tokio::test]
-async fn un_csv_con_bom_y_crlf_se_importa_limpio() {
-    let env = Entorno::nuevo();
+async fn un_csv_con_bom_y_crlf_se_importa_limpio(env: Entorno) {
     let f = archivo(
         &env,
         "u.csv",
@@ -363,9 +359,7 @@ async fn un_csv_con_bom_y_crlf_se_importa_limpio() {
     }
 }
 
-#[tokio::test]
-async fn un_archivo_vacio_no_importa_nada_y_sale_con_0() {
-    let env = Entorno::nuevo();
+async fn un_archivo_vacio_no_importa_nada_y_sale_con_0(env: Entorno) {
     for nombre in ["vacio.csv", "vacio.jsonl", "vacio.json"] {
         let f = archivo(&env, nombre, "");
         let s = importar(&env, "usuarios", &[ruta(&f)]);
@@ -377,9 +371,7 @@ async fn un_archivo_vacio_no_importa_nada_y_sale_con_0() {
     assert!(documentos(&env, "usuarios").await.is_empty());
 }
 
-#[tokio::test]
-async fn un_archivo_que_no_existe_sale_con_2_nombrando_la_ruta() {
-    let env = Entorno::nuevo();
+async fn un_archivo_que_no_existe_sale_con_2_nombrando_la_ruta(env: Entorno) {
     let f = env.dir.path().join("no_esta.csv");
     let s = importar(&env, "usuarios", &[ruta(&f)]);
     assert_eq!(s.codigo, 2);
@@ -387,9 +379,7 @@ async fn un_archivo_que_no_existe_sale_con_2_nombrando_la_ruta() {
     assert!(s.stdout.is_empty());
 }
 
-#[tokio::test]
-async fn la_entrada_estandar_sin_formato_sale_con_2_y_con_formato_se_importa() {
-    let env = Entorno::nuevo();
+async fn la_entrada_estandar_sin_formato_sale_con_2_y_con_formato_se_importa(env: Entorno) {
     let s = importar(&env, "usuarios", &["-"]);
     assert_eq!(s.codigo, 2);
     assert!(s.stderr.contains("--formato"), "{}", s.stderr);
@@ -412,9 +402,7 @@ async fn la_entrada_estandar_sin_formato_sale_con_2_y_con_formato_se_importa() {
     assert_eq!(emails(&env).await, ["ana@example.com"]);
 }
 
-#[tokio::test]
-async fn repetir_en_modo_upsert_no_cambia_ni_duplica_nada() {
-    let env = Entorno::nuevo();
+async fn repetir_en_modo_upsert_no_cambia_ni_duplica_nada(env: Entorno) {
     let f = archivo(
         &env,
         "u.csv",
@@ -445,9 +433,7 @@ async fn repetir_en_modo_upsert_no_cambia_ni_duplica_nada() {
     assert_eq!(documentos(&env, "eventos").await, eventos_antes);
 }
 
-#[tokio::test]
-async fn importar_eventos_crea_sus_contadores_y_un_upsert_no_los_reinicia() {
-    let env = Entorno::nuevo();
+async fn importar_eventos_crea_sus_contadores_y_un_upsert_no_los_reinicia(env: Entorno) {
     let f = archivo(
         &env,
         "e.json",
@@ -478,8 +464,15 @@ async fn importar_eventos_crea_sus_contadores_y_un_upsert_no_los_reinicia() {
         .get_object_id("_id")
         .unwrap()
         .to_hex();
-    let clave = env.clave(&format!("evento:{{{rock}}}:entradas"));
-    let _: () = env.redis().await.set(&clave, 93).await.unwrap();
+    // Seven seats sold since (set through the store, as a sale would leave it).
+    let rock_id = eventflow::domain::EventoId::parse(&rock).unwrap();
+    let alm = env.almacen().await;
+    assert!(
+        alm.reservas
+            .fijar_contador(&rock_id, Some(100), 93)
+            .await
+            .unwrap()
+    );
     let s = importar(&env, "eventos", &[ruta(&f), "--modo", "upsert"]);
     assert_eq!(s.codigo, 0, "{}", s.stderr);
     assert_eq!(s.json()["actualizadas"], 2);
@@ -487,9 +480,7 @@ async fn importar_eventos_crea_sus_contadores_y_un_upsert_no_los_reinicia() {
     assert_eq!(documentos(&env, "eventos").await.len(), 2);
 }
 
-#[tokio::test]
-async fn dry_run_valida_sin_escribir_nada() {
-    let env = Entorno::nuevo();
+async fn dry_run_valida_sin_escribir_nada(env: Entorno) {
     let u = archivo(
         &env,
         "u.csv",
@@ -513,18 +504,21 @@ async fn dry_run_valida_sin_escribir_nada() {
     assert_eq!(s.codigo, 0, "{}", s.stderr);
     assert!(documentos(&env, "usuarios").await.is_empty());
     assert!(documentos(&env, "eventos").await.is_empty());
-    let claves: Vec<String> = env
-        .redis()
-        .await
-        .keys(format!("{}*", env.prefijo))
-        .await
-        .unwrap();
-    assert!(claves.is_empty(), "{claves:?}");
+    // No seat counter either.
+    let alm = env.almacen().await;
+    assert!(alm.reservas.eventos().await.unwrap().is_empty());
+    if env.es_mongo() {
+        let claves: Vec<String> = env
+            .redis()
+            .await
+            .keys(format!("{}*", env.prefijo))
+            .await
+            .unwrap();
+        assert!(claves.is_empty(), "{claves:?}");
+    }
 }
 
-#[tokio::test]
-async fn el_archivo_de_rechazos_tiene_cada_fila_lista_para_corregir_y_reimportar() {
-    let env = Entorno::nuevo();
+async fn el_archivo_de_rechazos_tiene_cada_fila_lista_para_corregir_y_reimportar(env: Entorno) {
     crate::usuarios::crear_usuario(&env, "existe@example.com");
     let mut filas = String::from(CABECERA_USUARIOS);
     filas.push_str(",,Ana,Gil,ana@example.com\n"); // 2
@@ -586,9 +580,7 @@ async fn el_archivo_de_rechazos_tiene_cada_fila_lista_para_corregir_y_reimportar
     assert_eq!(s.json()["insertadas"], 12);
 }
 
-#[tokio::test]
-async fn un_array_json_numera_los_registros_y_rechaza_lo_que_no_es_objeto() {
-    let env = Entorno::nuevo();
+async fn un_array_json_numera_los_registros_y_rechaza_lo_que_no_es_objeto(env: Entorno) {
     let f = archivo(
         &env,
         "u.json",
@@ -661,3 +653,25 @@ async fn si_mongodb_cae_a_mitad_sale_con_7_y_dice_cuantas_filas_se_guardaron() {
         "sin resumen: la importación no terminó"
     );
 }
+
+en_ambos_backends!(
+    una_linea_jsonl_mal_formada_se_rechaza_y_el_resto_se_importa,
+    una_fila_csv_con_columnas_de_menos_o_de_mas_se_rechaza_sola,
+    un_campo_obligatorio_vacio_se_rechaza_nombrando_el_campo,
+    un_email_invalido_se_rechaza_con_su_linea_y_su_valor,
+    un_aforo_negativo_se_rechaza_y_los_demas_eventos_se_importan,
+    una_fecha_ilegible_se_rechaza,
+    un_email_repetido_en_el_archivo_se_rechaza_en_modo_insertar,
+    en_modo_upsert_la_ultima_fila_repetida_gana,
+    un_usuario_que_ya_existe_en_la_base_se_rechaza,
+    un_evento_que_ya_existe_se_rechaza_en_modo_insertar,
+    un_csv_con_bom_y_crlf_se_importa_limpio,
+    un_archivo_vacio_no_importa_nada_y_sale_con_0,
+    un_archivo_que_no_existe_sale_con_2_nombrando_la_ruta,
+    la_entrada_estandar_sin_formato_sale_con_2_y_con_formato_se_importa,
+    repetir_en_modo_upsert_no_cambia_ni_duplica_nada,
+    importar_eventos_crea_sus_contadores_y_un_upsert_no_los_reinicia,
+    dry_run_valida_sin_escribir_nada,
+    el_archivo_de_rechazos_tiene_cada_fila_lista_para_corregir_y_reimportar,
+    un_array_json_numera_los_registros_y_rechaza_lo_que_no_es_objeto,
+);
