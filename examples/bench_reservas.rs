@@ -9,7 +9,10 @@
 //! ```text
 //! cargo run --release --example bench_reservas -- <mongo-uri> <redis-url> \
 //!     [--compras 2000] [--concurrencias 1,16,64] [--rondas 2] [--compras-conteo 200]
+//! cargo run --release --example bench_reservas -- --embebido <dir>   # SQLite backend
 //! ```
+//! On the embedded backend the "direct" side is the same store calls, i.e. the bare
+//! SQLite transactions a purchase needs; the counting phase needs servers and is skipped.
 //! Everything it creates goes under `bench_reservas_<ms>` and is dropped at the end.
 
 use std::collections::BTreeMap;
@@ -35,9 +38,14 @@ use eventflow::store::{Almacen, Fase, ModoImport, Paso, Retencion};
 #[command(about = "Compras/s de la saga frente a las operaciones de almacén que la componen")]
 struct Args {
     /// URI de MongoDB (o NX-27017).
-    mongo_uri: String,
+    #[arg(required_unless_present = "embebido")]
+    mongo_uri: Option<String>,
     /// URL de Redis.
-    redis_url: String,
+    #[arg(required_unless_present = "embebido")]
+    redis_url: Option<String>,
+    /// Mide el backend embebido (SQLite) en este directorio, en vez de MongoDB + Redis.
+    #[arg(long, conflicts_with_all = ["mongo_uri", "redis_url"])]
+    embebido: Option<std::path::PathBuf>,
     /// Compras por medición.
     #[arg(long, default_value_t = 2000)]
     compras: usize,
@@ -88,9 +96,26 @@ async fn conectar(mongo_uri: &str, db: &str, redis_url: &str, prefijo: &str) -> 
 }
 
 async fn medir_todo(a: &Args, db: &str, prefijo: &str) -> Result<()> {
-    let alm = conectar(&a.mongo_uri, db, &a.redis_url, prefijo).await?;
+    let alm = match (&a.embebido, &a.mongo_uri, &a.redis_url) {
+        (Some(dir), _, _) => {
+            eventflow::store::conectar(&Config {
+                backend: Backend::Embedded {
+                    data_dir: dir.join(db),
+                },
+                reserva_ttl: TTL,
+            })
+            .await?
+        }
+        (None, Some(m), Some(r)) => conectar(m, db, r, prefijo).await?,
+        _ => bail!("indique <mongo-uri> <redis-url> o --embebido DIR"),
+    };
+    let compras_conteo = if a.embebido.is_some() {
+        0
+    } else {
+        a.compras_conteo
+    };
     let mediciones = a.concurrencias.len() * a.rondas * 2;
-    let total = a.compras * mediciones + 2 * a.compras_conteo;
+    let total = a.compras * mediciones + 2 * compras_conteo;
     eprintln!("creando {total} usuarios en {db} ...");
     let mut usuarios = crear_usuarios(&alm, total).await?.into_iter();
     let mut lote = |n: usize| -> Vec<UsuarioId> { usuarios.by_ref().take(n).collect() };
@@ -148,14 +173,8 @@ async fn medir_todo(a: &Args, db: &str, prefijo: &str) -> Result<()> {
         );
     }
 
-    if a.compras_conteo > 0 {
-        contar(
-            a,
-            db,
-            prefijo,
-            (lote(a.compras_conteo), lote(a.compras_conteo)),
-        )
-        .await?;
+    if compras_conteo > 0 {
+        contar(a, db, prefijo, (lote(compras_conteo), lote(compras_conteo))).await?;
     }
     Ok(())
 }
@@ -335,8 +354,20 @@ async fn contar(
     (u_saga, u_dir): (Vec<UsuarioId>, Vec<UsuarioId>),
 ) -> Result<()> {
     let (Some((uri_mongo, mongo)), Some((url_redis, redis))) = (
-        proxy(&a.mongo_uri, "mongodb", 27017, Protocolo::Mongo).await?,
-        proxy(&a.redis_url, "redis", 6379, Protocolo::Redis).await?,
+        proxy(
+            a.mongo_uri.as_deref().unwrap_or_default(),
+            "mongodb",
+            27017,
+            Protocolo::Mongo,
+        )
+        .await?,
+        proxy(
+            a.redis_url.as_deref().unwrap_or_default(),
+            "redis",
+            6379,
+            Protocolo::Redis,
+        )
+        .await?,
     ) else {
         println!("conteo omitido: las direcciones no son un único host:puerto sin TLS");
         return Ok(());
@@ -585,12 +616,16 @@ fn nombre_resp(m: &[u8]) -> String {
 }
 
 async fn limpiar(a: &Args, db: &str, prefijo: &str) -> Result<()> {
-    mongodb::Client::with_uri_str(&a.mongo_uri)
+    let (Some(mongo_uri), Some(redis_url)) = (&a.mongo_uri, &a.redis_url) else {
+        // The embedded database lives in a directory the caller owns.
+        return Ok(());
+    };
+    mongodb::Client::with_uri_str(mongo_uri)
         .await?
         .database(db)
         .drop()
         .await?;
-    let mut con = redis::Client::open(a.redis_url.as_str())?
+    let mut con = redis::Client::open(redis_url.as_str())?
         .get_multiplexed_async_connection()
         .await?;
     let claves: Vec<String> = redis::cmd("KEYS")
