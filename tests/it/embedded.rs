@@ -5,8 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use eventflow::Error;
@@ -688,57 +686,6 @@ async fn completada(s: &SqliteStore, e: &EventoId, entradas: i64) -> RegistroSag
     ReservaStore::ver(s, &r.reserva.id).await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
-async fn quinientas_tomas_concurrentes_venden_exactamente_cincuenta_entradas() {
-    let env = Embebido::nuevo();
-    let s = Arc::new(env.store().await);
-    let e = con_contador(&s, 50).await;
-
-    // A watcher samples the counter the whole time: it must never be seen below zero.
-    let fin = Arc::new(AtomicBool::new(false));
-    let minimo = Arc::new(AtomicI64::new(i64::MAX));
-    let vigia = {
-        let (s, e, fin, minimo) = (s.clone(), e.clone(), fin.clone(), minimo.clone());
-        tokio::spawn(async move {
-            while !fin.load(Ordering::Relaxed) {
-                let c = s.contador(&e).await.unwrap().unwrap();
-                minimo.fetch_min(c, Ordering::Relaxed);
-                tokio::task::yield_now().await;
-            }
-        })
-    };
-    let tareas: Vec<_> = (0..500)
-        .map(|_| {
-            let (s, e) = (s.clone(), e.clone());
-            tokio::spawn(async move { s.tomar(&retencion(&e, &UsuarioId::generar(), 1)).await })
-        })
-        .collect();
-    let (mut vendidas, mut agotadas) = (0, 0);
-    for t in tareas {
-        match t.await.unwrap() {
-            Ok(_) => vendidas += 1,
-            Err(Error::SinEntradas { disponibles, .. }) => {
-                assert_eq!(disponibles, 0);
-                agotadas += 1;
-            }
-            Err(otro) => panic!("error inesperado: {otro:?}"),
-        }
-    }
-    fin.store(true, Ordering::Relaxed);
-    vigia.await.unwrap();
-
-    assert_eq!((vendidas, agotadas), (50, 450));
-    assert_eq!(s.contador(&e).await.unwrap(), Some(0));
-    assert!(minimo.load(Ordering::Relaxed) >= 0);
-    let registros = s.de_evento(&e).await.unwrap();
-    assert_eq!(registros.len(), 50);
-    assert!(
-        registros
-            .iter()
-            .all(|r| r.reserva.estado == Estado::Pendiente)
-    );
-}
-
 #[tokio::test]
 async fn tomar_descuenta_y_registra_la_reserva_pendiente() {
     let env = Embebido::nuevo();
@@ -810,62 +757,6 @@ async fn un_bloqueo_vencido_no_cuenta() {
     s.tomar(&corta).await.unwrap();
     s.tomar(&retencion(&e, &u, 1)).await.unwrap();
     assert_eq!(s.contador(&e).await.unwrap(), Some(8));
-}
-
-#[tokio::test]
-async fn liberar_dos_veces_devuelve_las_entradas_una_sola_vez() {
-    let env = Embebido::nuevo();
-    let s = env.store().await;
-    let e = con_contador(&s, 10).await;
-    let r = tomada(&s, &e, 4).await;
-    assert_eq!(s.contador(&e).await.unwrap(), Some(6));
-    assert!(
-        s.liberar(&r, Estado::Compensada, Fecha::ahora())
-            .await
-            .unwrap()
-    );
-    assert_eq!(s.contador(&e).await.unwrap(), Some(10));
-    assert!(
-        !s.liberar(&r, Estado::Expirada, Fecha::ahora())
-            .await
-            .unwrap()
-    );
-    assert_eq!(s.contador(&e).await.unwrap(), Some(10));
-    let fin = ReservaStore::ver(&s, &r.reserva.id).await.unwrap();
-    assert_eq!(fin.reserva.estado, Estado::Compensada);
-    assert!(fin.terminada);
-    assert!(s.vencidas(en(10_000_000)).await.unwrap().is_empty());
-    // The lock went with the hold.
-    s.tomar(&retencion(&e, &r.reserva.usuario_id, 1))
-        .await
-        .unwrap();
-    let err = s
-        .liberar(&r, Estado::Confirmada, Fecha::ahora())
-        .await
-        .unwrap_err();
-    assert_eq!(err.exit_code(), 2);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
-async fn veinte_liberaciones_concurrentes_devuelven_las_entradas_una_vez() {
-    let env = Embebido::nuevo();
-    let s = Arc::new(env.store().await);
-    let e = con_contador(&s, 10).await;
-    let r = tomada(&s, &e, 3).await;
-    let tareas: Vec<_> = (0..20)
-        .map(|_| {
-            let (s, r) = (s.clone(), r.clone());
-            tokio::spawn(async move { s.liberar(&r, Estado::Compensada, Fecha::ahora()).await })
-        })
-        .collect();
-    let mut liberadas = 0;
-    for t in tareas {
-        if t.await.unwrap().unwrap() {
-            liberadas += 1;
-        }
-    }
-    assert_eq!(liberadas, 1);
-    assert_eq!(s.contador(&e).await.unwrap(), Some(10));
 }
 
 #[tokio::test]

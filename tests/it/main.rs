@@ -14,4 +14,5 @@ mod reservar;
 mod simular;
 mod store_mongo;
 mod store_redis;
+mod store_reservas;
 mod usuarios;

@@ -1,0 +1,147 @@
+//! The reservation store's guarantees that every backend must keep, one body each, run
+//! on Redis and on SQLite: no oversell under a race, and a release that adds seats once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+use eventflow::Error;
+use eventflow::domain::{Aforo, Entradas, Estado, EventoId, Fecha, ReservaId, UsuarioId};
+use eventflow::store::{RegistroSaga, ReservaStore, Retencion};
+
+use crate::helpers::Entorno;
+
+/// An instant `ms` milliseconds from now.
+fn en(ms: i64) -> Fecha {
+    Fecha::from_millis(Fecha::ahora().millis() + ms)
+}
+
+fn retencion(evento: &EventoId, usuario: &UsuarioId, entradas: i64) -> Retencion {
+    Retencion {
+        reserva: ReservaId::generar(),
+        evento: evento.clone(),
+        usuario: usuario.clone(),
+        entradas: Entradas::new(entradas).unwrap(),
+        importe: 2500 * entradas,
+        ahora: Fecha::ahora(),
+        expira: en(900_000),
+        clave: None,
+    }
+}
+
+async fn evento_con(s: &dyn ReservaStore, n: i64) -> EventoId {
+    let e = EventoId::generar();
+    assert!(s.crear_contador(&e, Aforo::new(n).unwrap()).await.unwrap());
+    e
+}
+
+/// A pending purchase of `entradas` seats by a fresh user.
+async fn tomada(s: &dyn ReservaStore, e: &EventoId, entradas: i64) -> RegistroSaga {
+    s.tomar(&retencion(e, &UsuarioId::generar(), entradas))
+        .await
+        .unwrap()
+}
+
+async fn quinientas_compras_concurrentes_venden_exactamente_cincuenta_entradas(env: Entorno) {
+    let s = env.almacen().await.reservas;
+    let e = evento_con(s.as_ref(), 50).await;
+
+    // A watcher samples the counter the whole time: it must never be seen below zero.
+    let fin = Arc::new(AtomicBool::new(false));
+    let minimo = Arc::new(AtomicI64::new(i64::MAX));
+    let vigia = {
+        let (s, e, fin, minimo) = (s.clone(), e.clone(), fin.clone(), minimo.clone());
+        tokio::spawn(async move {
+            while !fin.load(Ordering::Relaxed) {
+                let c = s.contador(&e).await.unwrap().unwrap();
+                minimo.fetch_min(c, Ordering::Relaxed);
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+
+    let tareas: Vec<_> = (0..500)
+        .map(|_| {
+            let (s, e) = (s.clone(), e.clone());
+            tokio::spawn(async move { s.tomar(&retencion(&e, &UsuarioId::generar(), 1)).await })
+        })
+        .collect();
+    let (mut vendidas, mut agotadas) = (0, 0);
+    for t in tareas {
+        match t.await.unwrap() {
+            Ok(_) => vendidas += 1,
+            Err(Error::SinEntradas { disponibles, .. }) => {
+                assert_eq!(disponibles, 0);
+                agotadas += 1;
+            }
+            Err(otro) => panic!("error inesperado: {otro:?}"),
+        }
+    }
+    fin.store(true, Ordering::Relaxed);
+    vigia.await.unwrap();
+
+    assert_eq!((vendidas, agotadas), (50, 450));
+    assert_eq!(s.contador(&e).await.unwrap(), Some(0));
+    assert!(minimo.load(Ordering::Relaxed) >= 0);
+    let registros = s.de_evento(&e).await.unwrap();
+    assert_eq!(registros.len(), 50);
+    assert!(
+        registros
+            .iter()
+            .all(|r| r.reserva.estado == Estado::Pendiente)
+    );
+}
+
+async fn liberar_dos_veces_devuelve_las_entradas_una_sola_vez(env: Entorno) {
+    let s = env.almacen().await.reservas;
+    let e = evento_con(s.as_ref(), 10).await;
+    let r = tomada(s.as_ref(), &e, 4).await;
+    assert_eq!(s.contador(&e).await.unwrap(), Some(6));
+
+    assert!(
+        s.liberar(&r, Estado::Compensada, Fecha::ahora())
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.contador(&e).await.unwrap(), Some(10));
+    assert!(
+        !s.liberar(&r, Estado::Expirada, Fecha::ahora())
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.contador(&e).await.unwrap(), Some(10));
+
+    let final_ = s.ver(&r.reserva.id).await.unwrap();
+    assert_eq!(final_.reserva.estado, Estado::Compensada);
+    assert!(final_.terminada);
+    assert!(s.vencidas(en(10_000_000)).await.unwrap().is_empty());
+    // The lock went with the hold: the same user may buy again at once.
+    s.tomar(&retencion(&e, &r.reserva.usuario_id, 1))
+        .await
+        .unwrap();
+}
+
+async fn veinte_liberaciones_concurrentes_devuelven_las_entradas_una_vez(env: Entorno) {
+    let s = env.almacen().await.reservas;
+    let e = evento_con(s.as_ref(), 10).await;
+    let r = tomada(s.as_ref(), &e, 3).await;
+    let tareas: Vec<_> = (0..20)
+        .map(|_| {
+            let (s, r) = (s.clone(), r.clone());
+            tokio::spawn(async move { s.liberar(&r, Estado::Compensada, Fecha::ahora()).await })
+        })
+        .collect();
+    let mut liberadas = 0;
+    for t in tareas {
+        if t.await.unwrap().unwrap() {
+            liberadas += 1;
+        }
+    }
+    assert_eq!(liberadas, 1);
+    assert_eq!(s.contador(&e).await.unwrap(), Some(10));
+}
+
+en_ambos_backends!(
+    quinientas_compras_concurrentes_venden_exactamente_cincuenta_entradas,
+    liberar_dos_veces_devuelve_las_entradas_una_sola_vez,
+    veinte_liberaciones_concurrentes_devuelven_las_entradas_una_vez,
+);
