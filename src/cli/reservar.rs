@@ -43,7 +43,5 @@ pub async fn reservador(ctx: &Ctx) -> Result<Reservador> {
     // Parse the fault and payment settings before connecting: bad settings are usage errors.
     let fallos = crate::reservas::Fallos::desde_entorno()?;
     let alm = ctx.almacen().await?.clone();
-    let mut r = Reservador::desde_entorno(alm, ctx.config.reserva_ttl)?;
-    r.fallos = fallos;
-    Ok(r)
+    Reservador::desde_entorno(alm, ctx.config.reserva_ttl, fallos)
 }

@@ -64,13 +64,15 @@ pub struct Reservador {
 
 impl Reservador {
     /// The production wiring: the simulated gateway configured from the environment.
-    pub fn desde_entorno(almacen: Almacen, ttl: Duration) -> Result<Self> {
+    /// `fallos` comes in already parsed, so a front can refuse bad settings before it
+    /// connects to anything.
+    pub fn desde_entorno(almacen: Almacen, ttl: Duration, fallos: Fallos) -> Result<Self> {
         let pasarela = Arc::new(PasarelaSimulada::desde_entorno(almacen.reservas.clone())?);
         Ok(Self {
             almacen,
             pasarela,
             ttl,
-            fallos: Fallos::desde_entorno()?,
+            fallos,
         })
     }
 
