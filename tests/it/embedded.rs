@@ -15,12 +15,12 @@ use eventflow::domain::{
 };
 use eventflow::store::embedded::{ARCHIVO, SqliteStore};
 use eventflow::store::{
-    Almacen, EventoStore, FiltroReservas, ModoImport, Paso, Reclamo, RegistroSaga, ReservaStore,
-    Retencion, UsuarioStore,
+    Almacen, EventoStore, FiltroReservas, ModoImport, Paso, Reclamo, ReservaStore, UsuarioStore,
 };
 use predicates::prelude::*;
 use serde_json::Value;
 
+use crate::fixtures::{aforo, completada, en, evento_con, retencion, tomada};
 use crate::helpers::{binario, json};
 
 const LEASE_MS: i64 = 60_000;
@@ -645,52 +645,11 @@ fn sin_data_dir_los_datos_van_al_directorio_de_datos_de_la_plataforma() {
 // The store in process: the guarantees the Redis store is tested for.
 // ---------------------------------------------------------------------------------------
 
-/// An instant `ms` milliseconds from now (negative: in the past).
-fn en(ms: i64) -> Fecha {
-    Fecha::from_millis(Fecha::ahora().millis() + ms)
-}
-
-fn aforo(n: i64) -> Aforo {
-    Aforo::new(n).unwrap()
-}
-
-fn retencion(evento: &EventoId, usuario: &UsuarioId, entradas: i64) -> Retencion {
-    Retencion {
-        reserva: ReservaId::generar(),
-        evento: evento.clone(),
-        usuario: usuario.clone(),
-        entradas: Entradas::new(entradas).unwrap(),
-        importe: 2500 * entradas,
-        ahora: Fecha::ahora(),
-        expira: en(900_000),
-        clave: None,
-    }
-}
-
-async fn con_contador(s: &SqliteStore, n: i64) -> EventoId {
-    let e = EventoId::generar();
-    assert!(s.crear_contador(&e, aforo(n)).await.unwrap());
-    e
-}
-
-async fn tomada(s: &SqliteStore, e: &EventoId, entradas: i64) -> RegistroSaga {
-    s.tomar(&retencion(e, &UsuarioId::generar(), entradas))
-        .await
-        .unwrap()
-}
-
-async fn completada(s: &SqliteStore, e: &EventoId, entradas: i64) -> RegistroSaga {
-    let r = tomada(s, e, entradas).await;
-    let r = s.confirmar(&r, Fecha::ahora()).await.unwrap();
-    assert!(s.completar(&r).await.unwrap());
-    ReservaStore::ver(s, &r.reserva.id).await.unwrap()
-}
-
 #[tokio::test]
 async fn tomar_descuenta_y_registra_la_reserva_pendiente() {
     let env = Embebido::nuevo();
     let s = env.store().await;
-    let e = con_contador(&s, 10).await;
+    let e = evento_con(&s, 10).await;
     let mut ret = retencion(&e, &UsuarioId::generar(), 3);
     ret.clave = Some(ClaveIdempotencia::parse("compra-1").unwrap());
     let r = s.tomar(&ret).await.unwrap();
@@ -710,7 +669,7 @@ async fn tomar_descuenta_y_registra_la_reserva_pendiente() {
 async fn tomar_sin_entradas_en_curso_o_sin_contador_no_toma_nada() {
     let env = Embebido::nuevo();
     let s = env.store().await;
-    let e = con_contador(&s, 5).await;
+    let e = evento_con(&s, 5).await;
     let u = UsuarioId::generar();
     s.tomar(&retencion(&e, &u, 3)).await.unwrap();
 
@@ -749,7 +708,7 @@ async fn tomar_sin_entradas_en_curso_o_sin_contador_no_toma_nada() {
 async fn un_bloqueo_vencido_no_cuenta() {
     let env = Embebido::nuevo();
     let s = env.store().await;
-    let e = con_contador(&s, 10).await;
+    let e = evento_con(&s, 10).await;
     let u = UsuarioId::generar();
     let mut corta = retencion(&e, &u, 1);
     corta.ahora = en(-10_000);
@@ -763,7 +722,7 @@ async fn un_bloqueo_vencido_no_cuenta() {
 async fn confirmar_completar_y_reclamar_siguen_las_reglas_de_redis() {
     let env = Embebido::nuevo();
     let s = env.store().await;
-    let e = con_contador(&s, 10).await;
+    let e = evento_con(&s, 10).await;
 
     let r = tomada(&s, &e, 2).await;
     let fecha = Fecha::from_millis(Fecha::ahora().millis());
@@ -858,7 +817,7 @@ async fn confirmar_completar_y_reclamar_siguen_las_reglas_de_redis() {
 async fn el_libro_de_pagos_y_las_claves_guardan_la_primera_decision() {
     let env = Embebido::nuevo();
     let s = env.store().await;
-    let e = con_contador(&s, 10).await;
+    let e = evento_con(&s, 10).await;
     let r = tomada(&s, &e, 2).await;
     assert_eq!(s.cobro(&r).await.unwrap(), None);
     assert_eq!(
@@ -895,7 +854,7 @@ async fn el_libro_de_pagos_y_las_claves_guardan_la_primera_decision() {
 async fn ajustar_aforo_y_borrar_evento_se_niegan_con_entradas_fuera() {
     let env = Embebido::nuevo();
     let s = env.store().await;
-    let e = con_contador(&s, 100).await;
+    let e = evento_con(&s, 100).await;
     s.ajustar_aforo(&e, aforo(100), aforo(80)).await.unwrap();
     let r = tomada(&s, &e, 5).await;
     s.ajustar_aforo(&e, aforo(80), aforo(120)).await.unwrap();
@@ -935,7 +894,7 @@ async fn ajustar_aforo_y_borrar_evento_se_niegan_con_entradas_fuera() {
 async fn restaurar_reescribe_el_registro_sin_tocar_el_contador() {
     let env = Embebido::nuevo();
     let s = env.store().await;
-    let e = con_contador(&s, 10).await;
+    let e = evento_con(&s, 10).await;
     let r = tomada(&s, &e, 2).await;
     let mut terminado = r.clone();
     terminado.terminada = true;
@@ -955,7 +914,7 @@ async fn restaurar_reescribe_el_registro_sin_tocar_el_contador() {
 async fn un_registro_corrupto_es_una_inconsistencia_que_nombra_fila_y_campo() {
     let env = Embebido::nuevo();
     let s = env.store().await;
-    let e = con_contador(&s, 10).await;
+    let e = evento_con(&s, 10).await;
     let r = tomada(&s, &e, 1).await;
     rusqlite::Connection::open(env.archivo())
         .unwrap()

@@ -9,6 +9,7 @@ mod api;
 mod embedded;
 mod eventos;
 mod fallos;
+mod fixtures;
 mod importar;
 mod reservar;
 mod simular;

@@ -7,14 +7,13 @@ use std::time::{Duration, Instant};
 use eventflow::Error;
 use eventflow::config::Uri;
 use eventflow::domain::{
-    Aforo, ClaveIdempotencia, Entradas, Estado, EventoId, Fecha, ReservaId, UsuarioId,
+    ClaveIdempotencia, Entradas, Estado, EventoId, Fecha, ReservaId, UsuarioId,
 };
 use eventflow::store::redis::RedisStore;
-use eventflow::store::{
-    Fase, FiltroReservas, Paso, Reclamo, RegistroSaga, ReservaStore, Retencion,
-};
+use eventflow::store::{Fase, FiltroReservas, Paso, Reclamo, RegistroSaga, ReservaStore};
 use redis::AsyncCommands;
 
+use crate::fixtures::{aforo, completada, en, evento_con, retencion, tomada};
 use crate::helpers::{Entorno, RedisPropio};
 
 const LEASE_MS: i64 = 60_000;
@@ -23,50 +22,6 @@ async fn almacen(env: &Entorno) -> RedisStore {
     RedisStore::conectar(&Uri::new(env.redis_url.clone()), &env.prefijo)
         .await
         .expect("conectar con redis-server")
-}
-
-/// An instant `ms` milliseconds from now (negative: in the past).
-fn en(ms: i64) -> Fecha {
-    Fecha::from_millis(Fecha::ahora().millis() + ms)
-}
-
-fn aforo(n: i64) -> Aforo {
-    Aforo::new(n).unwrap()
-}
-
-fn retencion(evento: &EventoId, usuario: &UsuarioId, entradas: i64) -> Retencion {
-    Retencion {
-        reserva: ReservaId::generar(),
-        evento: evento.clone(),
-        usuario: usuario.clone(),
-        entradas: Entradas::new(entradas).unwrap(),
-        importe: 2500 * entradas,
-        ahora: Fecha::ahora(),
-        expira: en(900_000),
-        clave: None,
-    }
-}
-
-/// An event with a counter at `n`.
-async fn evento_con(s: &RedisStore, n: i64) -> EventoId {
-    let e = EventoId::generar();
-    assert!(s.crear_contador(&e, aforo(n)).await.unwrap());
-    e
-}
-
-/// A pending purchase of `entradas` seats by a fresh user.
-async fn tomada(s: &RedisStore, e: &EventoId, entradas: i64) -> RegistroSaga {
-    s.tomar(&retencion(e, &UsuarioId::generar(), entradas))
-        .await
-        .unwrap()
-}
-
-/// A purchase that went all the way: confirmed and completed.
-async fn completada(s: &RedisStore, e: &EventoId, entradas: i64) -> RegistroSaga {
-    let r = tomada(s, e, entradas).await;
-    let r = s.confirmar(&r, Fecha::ahora()).await.unwrap();
-    assert!(s.completar(&r).await.unwrap());
-    s.ver(&r.reserva.id).await.unwrap()
 }
 
 #[tokio::test]

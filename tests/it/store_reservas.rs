@@ -5,41 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use eventflow::Error;
-use eventflow::domain::{Aforo, Entradas, Estado, EventoId, Fecha, ReservaId, UsuarioId};
-use eventflow::store::{RegistroSaga, ReservaStore, Retencion};
+use eventflow::domain::{Estado, Fecha, UsuarioId};
 
+use crate::fixtures::{en, evento_con, retencion, tomada};
 use crate::helpers::Entorno;
-
-/// An instant `ms` milliseconds from now.
-fn en(ms: i64) -> Fecha {
-    Fecha::from_millis(Fecha::ahora().millis() + ms)
-}
-
-fn retencion(evento: &EventoId, usuario: &UsuarioId, entradas: i64) -> Retencion {
-    Retencion {
-        reserva: ReservaId::generar(),
-        evento: evento.clone(),
-        usuario: usuario.clone(),
-        entradas: Entradas::new(entradas).unwrap(),
-        importe: 2500 * entradas,
-        ahora: Fecha::ahora(),
-        expira: en(900_000),
-        clave: None,
-    }
-}
-
-async fn evento_con(s: &dyn ReservaStore, n: i64) -> EventoId {
-    let e = EventoId::generar();
-    assert!(s.crear_contador(&e, Aforo::new(n).unwrap()).await.unwrap());
-    e
-}
-
-/// A pending purchase of `entradas` seats by a fresh user.
-async fn tomada(s: &dyn ReservaStore, e: &EventoId, entradas: i64) -> RegistroSaga {
-    s.tomar(&retencion(e, &UsuarioId::generar(), entradas))
-        .await
-        .unwrap()
-}
 
 async fn quinientas_compras_concurrentes_venden_exactamente_cincuenta_entradas(env: Entorno) {
     let s = env.almacen().await.reservas;
