@@ -309,7 +309,6 @@ async fn directa(alm: Almacen, e: EventoId, u: UsuarioId) -> Result<()> {
     usuario?;
     let precio = precio?;
     let entradas = Entradas::new(1)?;
-    let ahora = Fecha::ahora();
     let reg = alm
         .reservas
         .tomar(&Retencion {
@@ -318,20 +317,16 @@ async fn directa(alm: Almacen, e: EventoId, u: UsuarioId) -> Result<()> {
             usuario: u.clone(),
             entradas,
             importe: precio.importe(entradas),
-            ahora,
-            expira: Fecha::from_millis(ahora.millis() + TTL.as_millis() as i64),
+            ttl_ms: TTL.as_millis() as i64,
             clave: None,
         })
         .await?;
     alm.reservas
         .marcar(&reg, Paso::Pago, Fase::Iniciado)
         .await?;
-    let cobro = alm
-        .reservas
-        .registrar_cobro(&reg, true, Fecha::ahora())
-        .await?;
+    let cobro = alm.reservas.registrar_cobro(&reg, true).await?;
     ensure!(cobro.aprobado);
-    let reg = alm.reservas.confirmar(&reg, Fecha::ahora()).await?;
+    let reg = alm.reservas.confirmar(&reg).await?;
     let compra = reg.compra().context("confirmada sin fecha_compra")?;
     let (h, v) = tokio::join!(
         alm.usuarios.registrar_compra(&u, &compra),

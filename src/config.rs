@@ -126,7 +126,8 @@ pub struct Capa {
     pub redis_prefix: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub config: Option<PathBuf>,
-    pub reserva_ttl_s: Option<u64>,
+    /// `EVENTFLOW_RESERVA_TTL_S` as given; validated by [`Config::combinar`].
+    pub reserva_ttl_s: Option<String>,
 }
 
 /// The optional `eventflow.toml`.
@@ -143,6 +144,26 @@ pub struct Archivo {
 }
 
 pub const TTL_POR_DEFECTO_S: u64 = 900;
+/// The hold must outlast a payment round trip (1 s) and not keep seats from buyers for
+/// longer than a week (issue #9): 1 s to 7 days.
+pub const TTL_RANGO_S: std::ops::RangeInclusive<u64> = 1..=7 * 24 * 3600;
+
+/// Parses and range-checks a hold duration in seconds; `origen` names where it came from.
+fn ttl(raw: &str, origen: &str) -> Result<Duration> {
+    let fuera = || {
+        Error::Invalido(format!(
+            "{origen} inválido {raw:?}: debe ser un número entero de segundos entre {} y {} \
+             (7 días), por ejemplo 900",
+            TTL_RANGO_S.start(),
+            TTL_RANGO_S.end()
+        ))
+    };
+    let s: u64 = raw.trim().parse().map_err(|_| fuera())?;
+    if !TTL_RANGO_S.contains(&s) {
+        return Err(fuera());
+    }
+    Ok(Duration::from_secs(s))
+}
 
 impl Config {
     /// Resolves `capa` (flags + environment) over the config file and the defaults.
@@ -167,11 +188,11 @@ impl Config {
             .or(archivo.redis_url)
             .filter(|s| !s.is_empty());
         let backend = capa.backend.or(archivo.backend);
-        let reserva_ttl = Duration::from_secs(
-            capa.reserva_ttl_s
-                .or(archivo.reserva_ttl_s)
-                .unwrap_or(TTL_POR_DEFECTO_S),
-        );
+        let reserva_ttl = match (&capa.reserva_ttl_s, archivo.reserva_ttl_s) {
+            (Some(raw), _) => ttl(raw, "EVENTFLOW_RESERVA_TTL_S")?,
+            (None, Some(s)) => ttl(&s.to_string(), "reserva_ttl_s (archivo de configuración)")?,
+            (None, None) => Duration::from_secs(TTL_POR_DEFECTO_S),
+        };
         let tipo = match (backend, &mongo_uri, &redis_url) {
             (Some(t), _, _) => t,
             (None, Some(_), Some(_)) => TipoBackend::Mongo,

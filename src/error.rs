@@ -1,6 +1,6 @@
 //! The errors the core returns, one variant per way a caller must react.
 //! Every front (CLI, REST) maps them the same way: `exit_code` for the CLI,
-//! `api` for HTTP. Messages are lowercase, Spanish, and name the bad value.
+//! `api::error::estado_http` for HTTP. Messages are lowercase, Spanish, and name the bad value.
 
 use crate::domain::ParseError;
 
@@ -64,24 +64,52 @@ pub enum Error {
     #[error("{0}")]
     FilasRechazadas(String),
 
+    /// An idempotent retry replaying the failure of the first attempt: the same code
+    /// (one of [`Error::codigo`]'s tags) and message, hence the same exit code and status.
+    #[error("{mensaje}")]
+    Repetido {
+        codigo: &'static str,
+        mensaje: String,
+    },
+
     /// Anything else (exit 1).
     #[error(transparent)]
     Interno(#[from] anyhow::Error),
 }
 
+/// Every machine tag with its exit code (`../shared/cli-contract.md`); the one table both
+/// `exit_code` and replayed failures read.
+const SALIDAS: &[(&str, u8)] = &[
+    ("invalido", 2),
+    ("no_encontrado", 3),
+    ("duplicado", 4),
+    ("conflicto", 4),
+    ("sin_entradas", 5),
+    ("pago_rechazado", 6),
+    ("backend_caido", 7),
+    ("historial_fallido", 7),
+    ("inconsistencia", 8),
+    ("filas_rechazadas", 8),
+    ("interno", 1),
+];
+
 impl Error {
     /// The exit code the CLI contract assigns to this error.
     pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::Invalido(_) => 2,
-            Error::NoEncontrado { .. } => 3,
-            Error::Duplicado(_) | Error::Conflicto(_) => 4,
-            Error::SinEntradas { .. } => 5,
-            Error::PagoRechazado { .. } => 6,
-            Error::BackendCaido { .. } | Error::HistorialFallido { .. } => 7,
-            Error::Inconsistencia(_) | Error::FilasRechazadas(_) => 8,
-            Error::Interno(_) => 1,
-        }
+        let codigo = self.codigo();
+        SALIDAS
+            .iter()
+            .find(|(c, _)| *c == codigo)
+            .map_or(1, |(_, salida)| *salida)
+    }
+
+    /// The tag of `codigo` as a static string, `interno` when it is not one of ours
+    /// (a record written by a newer version).
+    pub fn codigo_conocido(codigo: &str) -> &'static str {
+        SALIDAS
+            .iter()
+            .find(|(c, _)| *c == codigo)
+            .map_or("interno", |(c, _)| c)
     }
 
     /// A short machine-readable tag, used in JSON error bodies.
@@ -97,6 +125,7 @@ impl Error {
             Error::HistorialFallido { .. } => "historial_fallido",
             Error::Inconsistencia(_) => "inconsistencia",
             Error::FilasRechazadas(_) => "filas_rechazadas",
+            Error::Repetido { codigo, .. } => codigo,
             Error::Interno(_) => "interno",
         }
     }

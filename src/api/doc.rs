@@ -73,6 +73,39 @@ pub struct Reserva {
     actualizada: String,
 }
 
+/// Dónde está el pago de una compra, según el libro de la pasarela.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum EstadoPago {
+    Ninguno,
+    Aprobado,
+    Rechazado,
+    Reembolsado,
+}
+
+/// El pago de una compra.
+#[derive(ToSchema)]
+pub struct Pago {
+    estado: EstadoPago,
+    /// Lo que registró el libro, unidades menores; 0 si no se cobró nada.
+    importe: i64,
+}
+
+/// Una reserva con su pago (`GET /api/reservas/{id}`).
+#[derive(ToSchema)]
+pub struct ReservaConPago {
+    id: String,
+    evento_id: String,
+    usuario_id: String,
+    entradas: u32,
+    estado: Estado,
+    /// `entradas × precio`, unidades menores.
+    importe: i64,
+    creada: String,
+    actualizada: String,
+    pago: Pago,
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -89,6 +122,7 @@ pub struct Reserva {
     ),
     components(schemas(
         Usuario, Compra, Evento, Reserva, Estado, CuerpoError, DetalleError, Salud, Componente,
+        ReservaConPago, Pago, EstadoPago,
         usuarios::CrearUsuario, eventos::CrearEvento, reservas::CrearReserva,
     )),
     tags(

@@ -63,18 +63,14 @@ impl ApiError {
 
 /// The status the API assigns to each core error; the CLI's exit codes follow the same split.
 pub fn estado_http(e: &Error) -> StatusCode {
-    match e {
-        Error::Invalido(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        Error::NoEncontrado { .. } => StatusCode::NOT_FOUND,
-        Error::Duplicado(_) | Error::Conflicto(_) | Error::SinEntradas { .. } => {
-            StatusCode::CONFLICT
-        }
-        Error::PagoRechazado { .. } => StatusCode::PAYMENT_REQUIRED,
-        Error::BackendCaido { .. } | Error::HistorialFallido { .. } => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        Error::FilasRechazadas(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        Error::Inconsistencia(_) | Error::Interno(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    // By tag, so a replayed failure (`Error::Repetido`) gets its first attempt's status.
+    match e.codigo() {
+        "invalido" | "filas_rechazadas" => StatusCode::UNPROCESSABLE_ENTITY,
+        "no_encontrado" => StatusCode::NOT_FOUND,
+        "duplicado" | "conflicto" | "sin_entradas" => StatusCode::CONFLICT,
+        "pago_rechazado" => StatusCode::PAYMENT_REQUIRED,
+        "backend_caido" | "historial_fallido" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -91,13 +91,13 @@ pub async fn crear(
 #[utoipa::path(get, path = "/api/reservas/{id}", tag = "reservas",
     params(("id" = String, Path, description = "id de la reserva (24 dígitos hexadecimales)")),
     responses(
-        (status = 200, description = "la reserva", body = doc::Reserva),
+        (status = 200, description = "la reserva con su pago", body = doc::ReservaConPago),
         (status = 400, description = "id mal formado", body = CuerpoError),
         (status = 404, description = "no existe", body = CuerpoError),
     ))]
 pub async fn ver(State(s): State<AppState>, Path(raw): Path<String>) -> Result<Response, ApiError> {
-    let reg = s.almacen().reservas.ver(&id(&raw)?).await?;
-    Ok(axum::Json(reg.reserva).into_response())
+    let r = crate::store::reserva_con_pago(s.almacen().reservas.as_ref(), &id(&raw)?).await?;
+    Ok(axum::Json(r).into_response())
 }
 
 /// Cancela una compra confirmada: reembolsa, libera las entradas y limpia el historial.

@@ -170,9 +170,7 @@ impl ArgsConexion {
             redis_prefix: self.redis_prefix.clone(),
             data_dir: self.data_dir.clone(),
             config: self.config.clone(),
-            reserva_ttl_s: std::env::var("EVENTFLOW_RESERVA_TTL_S")
-                .ok()
-                .and_then(|s| s.parse().ok()),
+            reserva_ttl_s: std::env::var("EVENTFLOW_RESERVA_TTL_S").ok(),
         }
     }
 }

@@ -253,3 +253,26 @@ impl Fila for crate::domain::Reserva {
         ]
     }
 }
+
+impl Fila for crate::domain::ReservaConPago {
+    fn columnas() -> &'static [&'static str] {
+        &[
+            "id",
+            "evento_id",
+            "usuario_id",
+            "entradas",
+            "estado",
+            "importe",
+            "creada",
+            "actualizada",
+            "pago_estado",
+            "pago_importe",
+        ]
+    }
+    fn celdas(&self) -> Vec<String> {
+        let mut c = self.reserva.celdas();
+        c.push(self.pago.estado.as_str().to_owned());
+        c.push(self.pago.importe.to_string());
+        c
+    }
+}

@@ -54,8 +54,9 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
             output::lista(f, &l)
         }
         Accion::Ver { id } => {
-            let r = ctx.almacen().await?.reservas.ver(&id).await?;
-            output::uno(f, &r.reserva)
+            let alm = ctx.almacen().await?;
+            let r = crate::store::reserva_con_pago(alm.reservas.as_ref(), &id).await?;
+            output::uno(f, &r)
         }
         Accion::Cancelar { id } => {
             let r = reservador(ctx).await?;

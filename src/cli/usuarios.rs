@@ -130,7 +130,7 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
             output::uno(f, &u)
         }
         Accion::Eliminar { id } => {
-            ctx.almacen().await?.usuarios.eliminar(&id).await?;
+            crate::servicios::usuarios::eliminar(ctx.almacen().await?, &id).await?;
             output::aviso(&format!("usuario {id} eliminado"));
             if f == output::Formato::Json {
                 output::informe(f, &serde_json::json!({"id": id, "eliminado": true}), &[])?;

@@ -16,7 +16,7 @@ pub use entradas::{Aforo, Entradas, Precio};
 pub use evento::{CambiosEvento, Evento, NuevoEvento};
 pub use fecha::Fecha;
 pub use ids::{ClaveIdempotencia, EventoId, ReservaId, UsuarioId};
-pub use reserva::{Estado, Reserva};
+pub use reserva::{Estado, EstadoPago, Pago, Reserva, ReservaConPago};
 pub use texto::{Email, Texto};
 pub use usuario::{CambiosUsuario, Compra, NuevoUsuario, Usuario};
 

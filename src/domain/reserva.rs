@@ -87,6 +87,48 @@ pub struct Reserva {
     pub actualizada: Fecha,
 }
 
+/// Where the payment of a purchase stands, from the gateway's ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EstadoPago {
+    /// Nothing was charged (yet).
+    Ninguno,
+    /// Charged, and the charge stands.
+    Aprobado,
+    /// The gateway declined the charge: no money moved.
+    Rechazado,
+    /// Charged, then refunded.
+    Reembolsado,
+}
+
+impl EstadoPago {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EstadoPago::Ninguno => "ninguno",
+            EstadoPago::Aprobado => "aprobado",
+            EstadoPago::Rechazado => "rechazado",
+            EstadoPago::Reembolsado => "reembolsado",
+        }
+    }
+}
+
+/// The payment of a purchase, as `reservas ver` shows it so a script can audit the money
+/// without reading store internals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pago {
+    pub estado: EstadoPago,
+    /// What the ledger recorded, in integer minor units; 0 when nothing was charged.
+    pub importe: i64,
+}
+
+/// A purchase with its payment: `{…reserva, "pago": {"estado", "importe"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservaConPago {
+    #[serde(flatten)]
+    pub reserva: Reserva,
+    pub pago: Pago,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,13 +4,14 @@
 
 use async_trait::async_trait;
 
+use super::compensar::LEASE_MS;
 use super::{
     ActualizadorDeHistorial, ConfirmadorDeReserva, ProcesadorDePago, Reservador, Solicitud,
     ValidadorDeDatos, ValidadorDeInventario,
 };
 use crate::domain::{Estado, Precio, Reserva, ReservaId};
 use crate::error::{Error, Result};
-use crate::store::{Paso, RegistroSaga};
+use crate::store::{Paso, Reclamo, RegistroSaga};
 
 /// The state one purchase carries through the chain.
 pub struct Saga<'r> {
@@ -113,11 +114,14 @@ impl Cadena {
         Self { eslabones }
     }
 
-    /// Runs the chain. When a step fails, compensates the completed steps in reverse and
-    /// returns the step's error (or, if compensation itself failed, that failure).
+    /// Runs the chain. When a step fails, the saga first takes its purchase over (if a
+    /// record exists) with the failure stored for idempotent retries; if another actor
+    /// already owns it, that actor finishes it and the saga only reports. Otherwise it
+    /// compensates the failing step and the completed ones, newest first: a failing step
+    /// may have applied part of its effects, and every compensation is idempotent. Returns
+    /// the step's error (or, if compensation itself failed, that failure).
     pub async fn ejecutar(&self, saga: &mut Saga<'_>) -> Result<()> {
-        let mut hechos: Vec<&dyn Handler> = Vec::with_capacity(self.eslabones.len());
-        for h in &self.eslabones {
+        for (i, h) in self.eslabones.iter().enumerate() {
             let paso = h.paso();
             let resultado = if saga.r.fallos.falla(paso) {
                 Err(fallo_inyectado(saga, paso))
@@ -125,36 +129,55 @@ impl Cadena {
                 h.ejecutar(saga).await
             };
             match resultado {
-                Ok(()) => {
-                    hechos.push(h.as_ref());
-                    saga.r.fallos.tras(paso);
-                }
+                Ok(()) => saga.r.fallos.tras(paso),
                 Err(causa) => {
-                    for hecho in hechos.iter().rev() {
-                        if let Err(e) = hecho.compensar(saga).await {
+                    let error = error_de_la_compra(saga, paso, causa);
+                    if !self.tomar_para_deshacer(saga, &error).await? {
+                        return Err(error);
+                    }
+                    for h in self.eslabones[..=i].iter().rev() {
+                        if let Err(e) = h.compensar(saga).await {
                             tracing::error!(
-                                reserva = %saga.reserva_id, paso = hecho.paso().as_str(), error = %e,
+                                reserva = %saga.reserva_id, paso = h.paso().as_str(), error = %e,
                                 "compensación incompleta; `eventflow compensar` la terminará al vencer la retención"
                             );
                             return Err(e);
                         }
                     }
-                    return Err(match (paso, causa) {
-                        (
-                            Paso::Historial,
-                            e @ (Error::BackendCaido { .. }
-                            | Error::Interno(_)
-                            | Error::NoEncontrado { .. }),
-                        ) => Error::HistorialFallido {
-                            reserva: saga.reserva_id.to_string(),
-                            causa: e.to_string(),
-                        },
-                        (_, e) => e,
-                    });
+                    return Err(error);
                 }
             }
         }
         Ok(())
+    }
+
+    /// The saga's own take-over before it rolls back. False when another actor owns the
+    /// purchase (or it is already finished): then the saga must not touch it again.
+    async fn tomar_para_deshacer(&self, saga: &mut Saga<'_>, error: &Error) -> Result<bool> {
+        if saga.registro.is_none() {
+            return Ok(true);
+        }
+        let fallo = format!("{} {error}", error.codigo());
+        let reservas = &saga.r.almacen.reservas;
+        match reservas
+            .reclamar(&saga.reserva_id, &Reclamo::Fallo(fallo), LEASE_MS)
+            .await
+        {
+            Ok(Some(reg)) => {
+                saga.registro = Some(reg);
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            // The store did not answer: the purchase is left to `compensar`, which takes it
+            // over once its hold expires; the buyer hears the step's own failure.
+            Err(e) => {
+                tracing::error!(
+                    reserva = %saga.reserva_id, error = %e,
+                    "no se pudo tomar la compra para deshacerla; `eventflow compensar` la terminará al vencer la retención"
+                );
+                Ok(false)
+            }
+        }
     }
 
     /// Compensates every step up to and including `hasta`, newest first (crash recovery
@@ -164,6 +187,21 @@ impl Cadena {
             h.compensar(saga).await?;
         }
         Ok(())
+    }
+}
+
+/// What the buyer is told when `paso` failed with `causa`. A history write refused because
+/// the user or event vanished is that absence (exit 3); a backend failure there is
+/// `HistorialFallido` (exit 7), since the purchase is compensated.
+fn error_de_la_compra(saga: &Saga<'_>, paso: Paso, causa: Error) -> Error {
+    match (paso, causa) {
+        (Paso::Historial, e @ (Error::BackendCaido { .. } | Error::Interno(_))) => {
+            Error::HistorialFallido {
+                reserva: saga.reserva_id.to_string(),
+                causa: e.to_string(),
+            }
+        }
+        (_, e) => e,
     }
 }
 

@@ -43,23 +43,42 @@ pub(super) fn ultimo_paso(r: &RegistroSaga) -> Paso {
     }
 }
 
+/// Takes a purchase over for `motivo` and, if granted, compensates every step whose
+/// effects may exist. The one "claim, then compensate" of `compensar`, `cancelar` and
+/// `verificar --reparar`. Returns the final record, or `None` when the claim was refused
+/// (finished meanwhile, or a live owner holds it).
+pub(super) async fn tomar_y_deshacer(
+    r: &Reservador,
+    id: &ReservaId,
+    motivo: &Reclamo,
+    estado_final: Option<Estado>,
+) -> Result<Option<RegistroSaga>> {
+    let Some(reclamado) = r.almacen.reservas.reclamar(id, motivo, LEASE_MS).await? else {
+        return Ok(None);
+    };
+    let hasta = ultimo_paso(&reclamado);
+    let mut saga = Saga::desde_registro(r, reclamado, estado_final);
+    Cadena::estandar().compensar_hasta(&mut saga, hasta).await?;
+    r.almacen.reservas.ver(id).await.map(Some)
+}
+
 pub async fn compensar(r: &Reservador, opciones: &OpcionesCompensar) -> Result<Vec<Compensacion>> {
-    let ahora = Fecha::ahora();
     let candidatos = match &opciones.reserva {
         Some(id) => {
             let reg = r.almacen.reservas.ver(id).await?;
             if !reg.en_curso() {
                 return Ok(Vec::new());
             }
-            if reg.expira > ahora && !opciones.forzar {
-                return Err(Error::Conflicto(format!(
-                    "la reserva {id} sigue en curso: su retención vence el {}; espere o use --forzar",
-                    reg.expira
-                )));
+            // The store's clock decides, as in the claim itself.
+            if !opciones.forzar
+                && reg.toma.is_none()
+                && reg.expira > r.almacen.reservas.reloj().await?
+            {
+                return Err(en_curso(&reg));
             }
             vec![reg]
         }
-        None => r.almacen.reservas.vencidas(ahora).await?,
+        None => r.almacen.reservas.vencidas().await?,
     };
     let motivo = if opciones.forzar {
         Reclamo::Forzada
@@ -82,23 +101,20 @@ pub async fn compensar(r: &Reservador, opciones: &OpcionesCompensar) -> Result<V
             hechas.push(plan);
             continue;
         }
-        let Some(reclamado) = r
-            .almacen
-            .reservas
-            .reclamar(&reg.reserva.id, motivo, ahora, LEASE_MS)
-            .await?
-        else {
-            // Finished meanwhile, or another `compensar` holds it.
-            continue;
-        };
-        let hasta = ultimo_paso(&reclamado);
-        let mut saga = Saga::desde_registro(r, reclamado, None);
-        Cadena::estandar().compensar_hasta(&mut saga, hasta).await?;
-        let final_ = r.almacen.reservas.ver(&reg.reserva.id).await?;
-        hechas.push(Compensacion {
-            estado_final: Some(final_.reserva.estado),
-            ..plan
-        });
+        // `None`: finished meanwhile, or another compensator holds a live lease.
+        if let Some(final_) = tomar_y_deshacer(r, &reg.reserva.id, &motivo, None).await? {
+            hechas.push(Compensacion {
+                estado_final: Some(final_.reserva.estado),
+                ..plan
+            });
+        }
     }
     Ok(hechas)
+}
+
+fn en_curso(reg: &RegistroSaga) -> Error {
+    Error::Conflicto(format!(
+        "la reserva {} sigue en curso: su retención vence el {}; espere o use --forzar",
+        reg.reserva.id, reg.expira
+    ))
 }

@@ -1,10 +1,9 @@
 //! Step `confirmacion` (ConfirmadorDeReserva): `pendiente → confirmada`, atomically, and
-//! only if no compensation has claimed the purchase meanwhile.
+//! only if nobody took the purchase over meanwhile.
 
 use async_trait::async_trait;
 
 use super::{Handler, Saga};
-use crate::domain::Fecha;
 use crate::error::Result;
 use crate::store::Paso;
 
@@ -18,12 +17,7 @@ impl Handler for ConfirmadorDeReserva {
 
     async fn ejecutar(&self, saga: &mut Saga<'_>) -> Result<()> {
         let registro = saga.registro()?;
-        let confirmado = saga
-            .r
-            .almacen
-            .reservas
-            .confirmar(registro, Fecha::ahora())
-            .await?;
+        let confirmado = saga.r.almacen.reservas.confirmar(registro).await?;
         saga.registro = Some(confirmado);
         Ok(())
     }

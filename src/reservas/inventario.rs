@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::{Handler, Saga};
-use crate::domain::{Estado, Fecha};
+use crate::domain::Estado;
 use crate::error::{Error, Result};
 use crate::store::{Paso, Retencion};
 
@@ -22,23 +22,21 @@ impl Handler for ValidadorDeInventario {
                 "inventario sin precio: falta el paso datos"
             ))
         })?;
-        let ahora = Fecha::ahora();
-        let ttl_ms = i64::try_from(saga.r.ttl.as_millis()).unwrap_or(i64::MAX / 2);
         let retencion = Retencion {
             reserva: saga.reserva_id.clone(),
             evento: saga.solicitud.evento.clone(),
             usuario: saga.solicitud.usuario.clone(),
             entradas: saga.solicitud.entradas,
             importe: precio.importe(saga.solicitud.entradas),
-            ahora,
-            expira: Fecha::from_millis(ahora.millis().saturating_add(ttl_ms)),
+            ttl_ms: i64::try_from(saga.r.ttl.as_millis()).unwrap_or(i64::MAX / 2),
             clave: saga.solicitud.clave.clone(),
         };
         saga.registro = Some(saga.r.almacen.reservas.tomar(&retencion).await?);
         Ok(())
     }
 
-    /// Puts the seats back, once, and leaves the final state.
+    /// Puts the seats back, once, and leaves the final state (the store turns `expirada`
+    /// into `compensada` if anything was ever charged).
     async fn compensar(&self, saga: &mut Saga<'_>) -> Result<()> {
         let Some(registro) = saga.registro.as_ref() else {
             return Ok(());
@@ -48,11 +46,7 @@ impl Handler for ValidadorDeInventario {
         } else {
             Estado::Expirada
         });
-        saga.r
-            .almacen
-            .reservas
-            .liberar(registro, estado, Fecha::ahora())
-            .await?;
+        saga.r.almacen.reservas.liberar(registro, estado).await?;
         Ok(())
     }
 }

@@ -33,9 +33,9 @@ pub use pago::ProcesadorDePago;
 pub use pasarela::{Pasarela, PasarelaSimulada};
 pub use verificar::{InformeEvento, verificar};
 
-use crate::domain::{ClaveIdempotencia, Entradas, EventoId, Reserva, UsuarioId};
+use crate::domain::{ClaveIdempotencia, Entradas, Estado, EventoId, Reserva, ReservaId, UsuarioId};
 use crate::error::{Error, Result};
-use crate::store::Almacen;
+use crate::store::{Almacen, RegistroSaga};
 
 /// A purchase request, already parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,38 +76,101 @@ impl Reservador {
         })
     }
 
-    /// Runs one purchase to the end. On success the reservation is `confirmada`.
-    /// With an idempotency key, a repeated request returns the reservation it created.
+    /// Runs one purchase to the end. On success the reservation is `confirmada`; `Ok`
+    /// always means `confirmada`.
+    ///
+    /// With an idempotency key, a repeated request replays the first attempt's outcome
+    /// (`docs/consistency.md`): the same confirmed reservation; the same failure, code and
+    /// message (`Error::Repetido`); a purchase still in flight is waited for up to
+    /// [`ESPERA_REINTENTO`], then `Conflicto` ("en curso"). A first attempt that stopped
+    /// before taking seats left nothing behind, so the retry runs it again with the same id.
     pub async fn reservar(&self, solicitud: Solicitud) -> Result<Reserva> {
-        let reserva_id = match &solicitud.clave {
-            None => crate::domain::ReservaId::generar(),
-            Some(clave) => {
-                let nueva = crate::domain::ReservaId::generar();
-                let huella = solicitud.huella();
-                match self
-                    .almacen
-                    .reservas
-                    .vincular_clave(clave, &huella, &nueva)
-                    .await?
-                {
-                    None => nueva,
-                    Some((h, _)) if h != huella => {
-                        return Err(Error::Conflicto(format!(
-                            "la clave de idempotencia {:?} ya se usó para otra compra; use una clave nueva para cada compra distinta",
-                            clave.as_str()
-                        )));
+        let Some(clave) = &solicitud.clave else {
+            return self.ejecutar(solicitud, ReservaId::generar()).await;
+        };
+        let nueva = ReservaId::generar();
+        let huella = solicitud.huella();
+        let existente = match self
+            .almacen
+            .reservas
+            .vincular_clave(clave, &huella, &nueva)
+            .await?
+        {
+            None => return self.ejecutar(solicitud, nueva).await,
+            Some((h, _)) if h != huella => {
+                return Err(Error::Conflicto(format!(
+                    "la clave de idempotencia {:?} ya se usó para otra compra; use una clave nueva para cada compra distinta",
+                    clave.as_str()
+                )));
+            }
+            Some((_, existente)) => existente,
+        };
+        match self.almacen.reservas.ver(&existente).await {
+            Ok(_) => self.repetir(&existente).await,
+            Err(Error::NoEncontrado { .. }) => {
+                let res = self.ejecutar(solicitud, existente.clone()).await;
+                match res {
+                    // Lost a race with the first attempt, which took the seats meanwhile.
+                    Err(_) if self.almacen.reservas.ver(&existente).await.is_ok() => {
+                        self.repetir(&existente).await
                     }
-                    Some((_, existente)) => match self.almacen.reservas.ver(&existente).await {
-                        Ok(r) => return Ok(r.reserva),
-                        // The first attempt stopped before taking seats: run it again, same id.
-                        Err(Error::NoEncontrado { .. }) => existente,
-                        Err(e) => return Err(e),
-                    },
+                    otro => otro,
                 }
             }
-        };
-        let mut saga = Saga::new(self, solicitud, reserva_id);
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn ejecutar(&self, solicitud: Solicitud, id: ReservaId) -> Result<Reserva> {
+        let mut saga = Saga::new(self, solicitud, id);
         Cadena::estandar().ejecutar(&mut saga).await?;
         saga.reserva()
+    }
+
+    /// The outcome of the purchase `id` as its first attempt reported it, waiting for it
+    /// while it is still in flight.
+    async fn repetir(&self, id: &ReservaId) -> Result<Reserva> {
+        let limite = tokio::time::Instant::now() + ESPERA_REINTENTO;
+        loop {
+            let reg = self.almacen.reservas.ver(id).await?;
+            if let Some(salida) = resultado(&reg) {
+                return salida;
+            }
+            if tokio::time::Instant::now() >= limite {
+                return Err(Error::Conflicto(format!(
+                    "la compra {id} de esta clave de idempotencia sigue en curso; vuelva a \
+                     intentarlo con la misma clave en unos segundos"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// How long a retry waits for the first attempt still in flight.
+pub const ESPERA_REINTENTO: Duration = Duration::from_secs(5);
+
+/// The outcome a finished (or rolled-back) purchase stands for; `None` while in flight.
+fn resultado(reg: &RegistroSaga) -> Option<Result<Reserva>> {
+    let r = &reg.reserva;
+    if let Some(fallo) = &reg.fallo {
+        let (codigo, mensaje) = fallo.split_once(' ').unwrap_or((fallo, ""));
+        return Some(Err(Error::Repetido {
+            codigo: Error::codigo_conocido(codigo),
+            mensaje: mensaje.to_owned(),
+        }));
+    }
+    match r.estado {
+        Estado::Confirmada if reg.terminada && reg.toma.is_none() => Some(Ok(r.clone())),
+        Estado::Pendiente | Estado::Confirmada => None,
+        Estado::Cancelada => Some(Err(Error::Conflicto(format!(
+            "la compra {} de esta clave de idempotencia se confirmó y después se canceló",
+            r.id
+        )))),
+        Estado::Compensada | Estado::Expirada => Some(Err(Error::Conflicto(format!(
+            "la compra {} de esta clave de idempotencia no terminó (el proceso que la hacía se \
+             interrumpió) y se deshizo: está {}; haga una compra nueva con otra clave",
+            r.id, r.estado
+        )))),
     }
 }

@@ -7,13 +7,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use crate::domain::Fecha;
 use crate::error::{Error, Result};
 use crate::store::{Cobro, RegistroSaga, ReservaStore};
 
 #[async_trait]
 pub trait Pasarela: Send + Sync {
     /// Charges the reservation's `importe`. A repeated call returns the first decision.
+    /// `Conflicto` when the purchase can no longer be charged (taken over, finished, or its
+    /// hold expired): then nothing was charged.
     async fn cobrar(&self, registro: &RegistroSaga) -> Result<Cobro>;
     /// Refunds an approved charge, once. `None` when nothing was charged.
     async fn reembolsar(&self, registro: &RegistroSaga) -> Result<Option<Cobro>>;
@@ -89,15 +90,11 @@ impl Pasarela for PasarelaSimulada {
             let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
             rng.random::<f64>() >= self.rechazo
         };
-        self.libro
-            .registrar_cobro(registro, aprobado, Fecha::ahora())
-            .await
+        self.libro.registrar_cobro(registro, aprobado).await
     }
 
     async fn reembolsar(&self, registro: &RegistroSaga) -> Result<Option<Cobro>> {
         self.esperar().await;
-        self.libro
-            .registrar_reembolso(registro, Fecha::ahora())
-            .await
+        self.libro.registrar_reembolso(registro).await
     }
 }

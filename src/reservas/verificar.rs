@@ -7,11 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::compensar::{LEASE_MS, ultimo_paso};
-use super::{Cadena, Reservador, Saga};
-use crate::domain::{Compra, Estado, Evento, EventoId, Fecha, ReservaId, UsuarioId};
+use super::Reservador;
+use super::compensar::tomar_y_deshacer;
+use crate::domain::{
+    Aforo, CambiosEvento, Compra, Estado, Evento, EventoId, Fecha, ReservaId, UsuarioId,
+};
 use crate::error::{Error, Result};
-use crate::store::{Fase, Paso, Reclamo, RegistroSaga};
+use crate::store::{Cobro, Fase, Paso, Reclamo, RegistroSaga};
 
 /// The result for one event.
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +28,12 @@ pub struct InformeEvento {
     pub vendidas: i64,
     /// Purchases still in flight (not expired).
     pub en_curso: usize,
+    /// The money of the event's finished purchases, in minor units: approved charges,
+    /// what of them was refunded, and the `importe` of the confirmed purchases. The money
+    /// invariant is `cobrado - reembolsado = importe_confirmado`.
+    pub cobrado: i64,
+    pub reembolsado: i64,
+    pub importe_confirmado: i64,
     pub problemas: Vec<String>,
     /// What `--reparar` changed.
     pub reparaciones: Vec<String>,
@@ -38,7 +46,10 @@ pub struct Instantanea {
     pub evento_id: EventoId,
     pub evento: Option<Evento>,
     pub contador: Option<i64>,
+    /// The capacity the reservation store accounts seats against.
+    pub aforo_reservas: Option<Aforo>,
     pub registros: Vec<RegistroSaga>,
+    pub cobros: Vec<Cobro>,
     pub compras: Vec<(UsuarioId, Compra)>,
     pub ahora: Fecha,
 }
@@ -47,6 +58,11 @@ pub struct Instantanea {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Accion {
     Compensar(ReservaId),
+    /// Refunds an approved charge whose purchase ended without a sale.
+    Reembolsar(ReservaId),
+    /// Brings the event's `aforo_total` to the reservation store's capacity (`Some`), or
+    /// records the event's capacity in a reservation store that lacks it (`None`).
+    AlinearAforo(Option<Aforo>),
     Restaurar(Box<RegistroSaga>),
     FijarContador(i64),
     AplicarVenta(ReservaId, crate::domain::Entradas),
@@ -81,6 +97,20 @@ pub fn diagnosticar(s: &Instantanea) -> (Vec<String>, Vec<Accion>, Resumen) {
     let por_id: BTreeMap<&ReservaId, &RegistroSaga> =
         s.registros.iter().map(|r| (&r.reserva.id, r)).collect();
 
+    // 0. Both stores must agree on the capacity before seats can be counted against it.
+    //    The reservation store's moved together with its counter, so it wins: a capacity
+    //    change that stopped half way is rolled forward.
+    if s.aforo_reservas != Some(evento.aforo_total) {
+        problemas.push(match s.aforo_reservas {
+            Some(a) => format!(
+                "el aforo del evento {e} es {a} en el almacén de reservas y {aforo} en el de eventos (un cambio de aforo quedó a medias)"
+            ),
+            None => format!("el almacén de reservas no guarda el aforo del evento {e}"),
+        });
+        acciones.push(Accion::AlinearAforo(s.aforo_reservas));
+        return (problemas, acciones, Resumen::de(&s.registros, s.ahora));
+    }
+
     // 1. Purchases left half done whose hold ran out.
     let vencidas: Vec<&RegistroSaga> = s
         .registros
@@ -112,10 +142,11 @@ pub fn diagnosticar(s: &Instantanea) -> (Vec<String>, Vec<Accion>, Resumen) {
             ))));
         }
     }
-    let resumen = Resumen::de(&s.registros, s.ahora);
+    let mut resumen = Resumen::de(&s.registros, s.ahora);
     if !acciones.is_empty() {
         return (problemas, acciones, resumen);
     }
+    dinero(s, &por_id, &mut resumen, &mut problemas, &mut acciones);
 
     // 3. The seat invariant: aforo_total = counter + held + sold.
     let esperado = aforo - resumen.retenidas - resumen.vendidas;
@@ -268,12 +299,79 @@ pub fn diagnosticar(s: &Instantanea) -> (Vec<String>, Vec<Accion>, Resumen) {
     (problemas, acciones, resumen)
 }
 
-/// Seat totals of a set of records.
+/// The money invariant, over finished purchases (one in flight may be charged and not yet
+/// confirmed): every approved charge belongs to a confirmed purchase or was refunded, every
+/// confirmed purchase was charged its `importe`, so `cobrado - reembolsado =
+/// importe_confirmado`. An approved charge of a purchase that ended without a sale is
+/// refunded by `--reparar`, through the same idempotent gateway call as compensation.
+fn dinero(
+    s: &Instantanea,
+    por_id: &BTreeMap<&ReservaId, &RegistroSaga>,
+    resumen: &mut Resumen,
+    problemas: &mut Vec<String>,
+    acciones: &mut Vec<Accion>,
+) {
+    let e = &s.evento_id;
+    let cobros: BTreeMap<&ReservaId, &Cobro> =
+        s.cobros.iter().map(|c| (&c.reserva_id, c)).collect();
+    for c in s.cobros.iter().filter(|c| c.aprobado) {
+        let Some(r) = por_id.get(&c.reserva_id) else {
+            if c.reembolsado.is_none() {
+                problemas.push(format!(
+                    "el cobro aprobado de la reserva {} ({} en unidades mínimas) no tiene compra en el almacén de reservas",
+                    c.reserva_id, c.importe
+                ));
+            }
+            continue;
+        };
+        if r.en_curso() {
+            continue;
+        }
+        resumen.cobrado += c.importe;
+        if c.reembolsado.is_some() {
+            resumen.reembolsado += c.importe;
+        } else if r.reserva.estado != Estado::Confirmada {
+            problemas.push(format!(
+                "la reserva {} está {} pero su cobro aprobado de {} no se reembolsó",
+                c.reserva_id, r.reserva.estado, c.importe
+            ));
+            acciones.push(Accion::Reembolsar(c.reserva_id.clone()));
+        }
+    }
+    for r in s
+        .registros
+        .iter()
+        .filter(|r| r.reserva.estado == Estado::Confirmada && !r.en_curso())
+    {
+        resumen.importe_confirmado += r.reserva.importe;
+        let en_pie = cobros.get(&r.reserva.id).is_some_and(|c| {
+            c.aprobado && c.reembolsado.is_none() && c.importe == r.reserva.importe
+        });
+        if !en_pie {
+            problemas.push(format!(
+                "la compra confirmada {} no tiene un cobro aprobado de {} en el libro de pagos del evento {e}",
+                r.reserva.id, r.reserva.importe
+            ));
+        }
+    }
+    let neto = resumen.cobrado - resumen.reembolsado;
+    if neto != resumen.importe_confirmado && problemas.is_empty() {
+        problemas.push(format!(
+            "dinero del evento {e}: cobrado {} − reembolsado {} ≠ importe confirmado {}",
+            resumen.cobrado, resumen.reembolsado, resumen.importe_confirmado
+        ));
+    }
+}
+
+/// Seat and money totals of a set of records.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Resumen {
     pub retenidas: i64,
     pub vendidas: i64,
     pub en_curso: usize,
+    pub cobrado: i64,
+    pub reembolsado: i64,
+    pub importe_confirmado: i64,
 }
 
 impl Resumen {
@@ -322,17 +420,33 @@ fn registro_restaurado(evento: &Evento, usuario: &UsuarioId, c: &Compra) -> Regi
         clave: None,
         fecha_compra: Some(c.fecha_compra),
         terminada: true,
+        toma: None,
         reclamada_hasta: None,
+        fallo: None,
+    }
+}
+
+/// The ledger entry a restored confirmed purchase stands for: it was charged its importe.
+fn cobro_restaurado(r: &RegistroSaga) -> Cobro {
+    Cobro {
+        reserva_id: r.reserva.id.clone(),
+        importe: r.reserva.importe,
+        aprobado: true,
+        cobrado: r.fecha_compra.unwrap_or(r.reserva.creada),
+        reembolsado: None,
     }
 }
 
 async fn instantanea(r: &Reservador, id: &EventoId) -> Result<Instantanea> {
     let alm = &r.almacen;
-    let (evento, contador, registros, compras) = tokio::join!(
+    let (evento, contador, aforo_reservas, registros, cobros, compras, ahora) = tokio::join!(
         alm.eventos.ver(id),
         alm.reservas.contador(id),
+        alm.reservas.aforo(id),
         alm.reservas.de_evento(id),
+        alm.reservas.cobros_de_evento(id),
         alm.usuarios.compras_de_evento(id),
+        alm.reservas.reloj(),
     );
     let evento = match evento {
         Ok(e) => Some(e),
@@ -343,9 +457,11 @@ async fn instantanea(r: &Reservador, id: &EventoId) -> Result<Instantanea> {
         evento_id: id.clone(),
         evento,
         contador: contador?,
+        aforo_reservas: aforo_reservas?,
         registros: registros?,
+        cobros: cobros?,
         compras: compras?,
-        ahora: Fecha::ahora(),
+        ahora: ahora?,
     })
 }
 
@@ -353,24 +469,48 @@ async fn aplicar(r: &Reservador, s: &Instantanea, accion: &Accion) -> Result<Str
     let alm = &r.almacen;
     let e = &s.evento_id;
     Ok(match accion {
-        Accion::Compensar(id) => {
-            let ahora = Fecha::ahora();
-            match alm
-                .reservas
-                .reclamar(id, Reclamo::Vencida, ahora, LEASE_MS)
-                .await?
-            {
-                Some(reg) => {
-                    let hasta = ultimo_paso(&reg);
-                    let mut saga = Saga::desde_registro(r, reg, None);
-                    Cadena::estandar().compensar_hasta(&mut saga, hasta).await?;
-                    format!("compensada la compra {id}")
-                }
-                None => format!("la compra {id} ya la estaba terminando otro proceso"),
-            }
+        Accion::Compensar(id) => match tomar_y_deshacer(r, id, &Reclamo::Vencida, None).await? {
+            Some(_) => format!("compensada la compra {id}"),
+            None => format!("la compra {id} ya la estaba terminando otro proceso"),
+        },
+        Accion::Reembolsar(id) => {
+            let reg = s
+                .registros
+                .iter()
+                .find(|reg| &reg.reserva.id == id)
+                .ok_or_else(|| Error::no_encontrado("reserva", id))?;
+            let c = r.pasarela.reembolsar(reg).await?;
+            format!(
+                "reembolsado el cobro huérfano de la reserva {id} ({} en unidades mínimas)",
+                c.map_or(0, |c| c.importe)
+            )
+        }
+        Accion::AlinearAforo(Some(a)) => {
+            let anterior = s
+                .evento
+                .as_ref()
+                .map(|ev| ev.aforo_total)
+                .ok_or_else(|| Error::no_encontrado("evento", e))?;
+            let cambios = CambiosEvento {
+                aforo: Some(*a),
+                ..CambiosEvento::default()
+            };
+            alm.eventos.actualizar(e, cambios, anterior).await?;
+            format!("aforo_total del evento {e}: {anterior} → {a}, como en el almacén de reservas")
+        }
+        Accion::AlinearAforo(None) => {
+            let a = s
+                .evento
+                .as_ref()
+                .map(|ev| ev.aforo_total)
+                .ok_or_else(|| Error::no_encontrado("evento", e))?;
+            alm.reservas.ajustar_aforo(e, a, a).await?;
+            format!("el almacén de reservas guarda ahora el aforo {a} del evento {e}")
         }
         Accion::Restaurar(reg) => {
-            alm.reservas.restaurar(reg).await?;
+            alm.reservas
+                .restaurar(reg, Some(&cobro_restaurado(reg)))
+                .await?;
             format!(
                 "restaurado el registro de la compra confirmada {}",
                 reg.reserva.id
@@ -451,6 +591,9 @@ pub async fn verificar_evento(
         retenidas: resumen.retenidas,
         vendidas: resumen.vendidas,
         en_curso: resumen.en_curso,
+        cobrado: resumen.cobrado,
+        reembolsado: resumen.reembolsado,
+        importe_confirmado: resumen.importe_confirmado,
         consistente: problemas.is_empty(),
         problemas,
         reparaciones,
@@ -528,7 +671,9 @@ mod tests {
             clave: None,
             fecha_compra: Some(Fecha::from_millis(1)),
             terminada,
+            toma: None,
             reclamada_hasta: None,
+            fallo: None,
         }
     }
 
@@ -538,11 +683,18 @@ mod tests {
         registros: Vec<RegistroSaga>,
         compras: Vec<(UsuarioId, Compra)>,
     ) -> Instantanea {
+        let cobros = registros
+            .iter()
+            .filter(|r| r.reserva.estado == Estado::Confirmada)
+            .map(cobro_restaurado)
+            .collect();
         Instantanea {
+            aforo_reservas: Some(evento.aforo_total),
             evento_id: evento.id.clone(),
             evento: Some(evento),
             contador,
             registros,
+            cobros,
             compras,
             ahora: Fecha::from_millis(1_000),
         }

@@ -13,25 +13,32 @@ pub async fn crear(alm: &Almacen, nuevo: NuevoEvento) -> Result<Evento> {
     Ok(evento)
 }
 
-/// Creates the counter of a stored event; on failure removes the event document.
+/// Creates the counter of a stored event; on failure removes the event document. If
+/// that removal fails too, both failures reach the caller: an event without a counter is
+/// refused by every purchase, and `verificar --reparar` recreates the counter.
 pub async fn crear_contador(alm: &Almacen, evento: &Evento) -> Result<()> {
-    match alm
+    let Err(e) = alm
         .reservas
         .crear_contador(&evento.id, evento.aforo_total)
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            // Best effort: the event must not outlive a counter that was never created.
-            let _ = alm.eventos.eliminar(&evento.id).await;
-            Err(e)
-        }
+    else {
+        return Ok(());
+    };
+    match alm.eventos.eliminar(&evento.id).await {
+        Ok(()) => Err(e),
+        Err(deshacer) => Err(Error::Inconsistencia(format!(
+            "se creó el evento {} pero no su contador de entradas ({e}), y no se pudo borrar \
+             el evento ({deshacer}); ejecute `eventflow verificar --evento {} --reparar`",
+            evento.id, evento.id
+        ))),
     }
 }
 
-/// Updates an event. A new `aforo` moves the counter first (refused when lowering an
-/// event with seats out), then the document; if the document update fails the counter
-/// move is undone.
+/// Updates an event. A new `aforo` first moves the capacity and the counter together in
+/// the reservation store, by compare-and-set on the capacity read (`Conflicto` if another
+/// change won, or if lowering would leave fewer seats than are held or sold), then the
+/// document, by compare-and-set too. If the document update fails, the store's change is
+/// undone; an undo that fails as well is an `Inconsistencia` naming both, never silent.
 pub async fn actualizar(alm: &Almacen, id: &EventoId, cambios: CambiosEvento) -> Result<Evento> {
     if cambios.es_vacio() {
         return Err(Error::Invalido(
@@ -44,19 +51,25 @@ pub async fn actualizar(alm: &Almacen, id: &EventoId, cambios: CambiosEvento) ->
     if let Some(nuevo) = nuevo_aforo {
         alm.reservas.ajustar_aforo(id, anterior, nuevo).await?;
     }
-    match alm.eventos.actualizar(id, cambios, anterior).await {
-        Ok(e) => Ok(e),
-        Err(err) => {
-            if let Some(nuevo) = nuevo_aforo {
-                let _ = alm.reservas.ajustar_aforo(id, nuevo, anterior).await;
-            }
-            Err(err)
-        }
+    let err = match alm.eventos.actualizar(id, cambios, anterior).await {
+        Ok(e) => return Ok(e),
+        Err(err) => err,
+    };
+    let Some(nuevo) = nuevo_aforo else {
+        return Err(err);
+    };
+    match alm.reservas.ajustar_aforo(id, nuevo, anterior).await {
+        Ok(()) => Err(err),
+        Err(deshacer) => Err(Error::Inconsistencia(format!(
+            "el aforo del evento {id} pasó a {nuevo} en el almacén de reservas pero no en el \
+             evento ({err}), y no se pudo deshacer ({deshacer}); ejecute `eventflow verificar \
+             --evento {id} --reparar`, que lleva el evento al aforo del almacén de reservas"
+        ))),
     }
 }
 
 /// Deletes an event that has no seat out: the counter goes first (the reservation store
-/// refuses while anything is held or sold), then the document.
+/// refuses while anything is held or sold, naming a purchase), then the document.
 pub async fn eliminar(alm: &Almacen, id: &EventoId) -> Result<()> {
     let evento = alm.eventos.ver(id).await?;
     alm.reservas.borrar_evento(id, evento.aforo_total).await?;

@@ -6,6 +6,7 @@
 
 pub mod embedded;
 pub mod mongo;
+pub mod rechazo;
 pub mod redis;
 
 use std::sync::Arc;
@@ -15,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     Aforo, CambiosEvento, CambiosUsuario, ClaveIdempotencia, Compra, Email, Entradas, Estado,
-    Evento, EventoId, Fecha, NuevoEvento, NuevoUsuario, Precio, Reserva, ReservaId, Texto, Usuario,
-    UsuarioId,
+    EstadoPago, Evento, EventoId, Fecha, NuevoEvento, NuevoUsuario, Pago, Precio, Reserva,
+    ReservaConPago, ReservaId, Texto, Usuario, UsuarioId,
 };
 use crate::error::Result;
 
@@ -167,6 +168,34 @@ impl Fase {
     }
 }
 
+/// What a granted claim took a purchase over for. Once set it is never cleared while the
+/// purchase is in flight: confirmation, completion, progress marks and charges are refused
+/// from then on, whatever the clocks say (the fencing rule, `docs/consistency.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Toma {
+    /// Rolling back a purchase in flight (its own saga after a failure, or `compensar`).
+    Compensacion,
+    /// Cancelling a completed purchase (`reservas cancelar`).
+    Cancelacion,
+}
+
+impl Toma {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Toma::Compensacion => "compensacion",
+            Toma::Cancelacion => "cancelacion",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "compensacion" => Some(Toma::Compensacion),
+            "cancelacion" => Some(Toma::Cancelacion),
+            _ => None,
+        }
+    }
+}
+
 /// The durable record of one purchase saga: the reservation plus where the saga got to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistroSaga {
@@ -174,15 +203,22 @@ pub struct RegistroSaga {
     /// The last step recorded, and whether its effects are stored.
     pub paso: Paso,
     pub fase: Fase,
-    /// When the seat hold runs out; after it, `compensar` may finish the purchase.
+    /// When the seat hold runs out (the store's clock); after it, `compensar` may finish
+    /// the purchase.
     pub expira: Fecha,
     pub clave: Option<ClaveIdempotencia>,
     /// Set at confirmation; the timestamp written to `historial_compras`.
     pub fecha_compra: Option<Fecha>,
     /// True once the saga has nothing left to do (completed or compensated).
     pub terminada: bool,
-    /// A compensation claim (lease) held until this instant, if any.
+    /// Who took the purchase over, if anyone: a state, never cleared while in flight.
+    pub toma: Option<Toma>,
+    /// The lease of the current owner of `toma`: after it another compensator may take
+    /// over (never the saga). Compared with the store's clock.
     pub reclamada_hasta: Option<Fecha>,
+    /// Why the saga rolled itself back: `<codigo> <mensaje>` of the error the buyer got,
+    /// so an idempotent retry replays it.
+    pub fallo: Option<String>,
 }
 
 impl RegistroSaga {
@@ -210,20 +246,46 @@ pub struct Retencion {
     pub usuario: UsuarioId,
     pub entradas: Entradas,
     pub importe: i64,
-    pub ahora: Fecha,
-    pub expira: Fecha,
+    /// How long the hold lasts, in ms from the store's clock (`EVENTFLOW_RESERVA_TTL_S`).
+    /// Zero or less makes a hold that has already expired (tests).
+    pub ttl_ms: i64,
     pub clave: Option<ClaveIdempotencia>,
 }
 
-/// Why a compensation claim is being made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a claim is being made; the store grants it only from the states the transition
+/// table allows (`docs/consistency.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reclamo {
-    /// `compensar`: only in-flight purchases whose hold has expired.
+    /// `compensar`: an in-flight purchase whose hold has expired, or one whose compensator's
+    /// lease ran out (a takeover).
     Vencida,
-    /// `compensar --forzar --reserva`: any in-flight purchase, expired or not.
+    /// `compensar --forzar --reserva`: any in-flight purchase not held by a live compensator.
     Forzada,
+    /// The saga rolling itself back after a failure: only an in-flight purchase nobody
+    /// took over. Carries `<codigo> <mensaje>` of the failure, stored for retries.
+    Fallo(String),
     /// `reservas cancelar`: a completed, confirmed purchase.
     Cancelacion,
+}
+
+impl Reclamo {
+    /// The state a granted claim leaves.
+    pub fn toma(&self) -> Toma {
+        match self {
+            Reclamo::Cancelacion => Toma::Cancelacion,
+            _ => Toma::Compensacion,
+        }
+    }
+
+    /// The name the Redis script and the SQLite rules use.
+    pub fn nombre(&self) -> &'static str {
+        match self {
+            Reclamo::Vencida => "vencida",
+            Reclamo::Forzada => "forzada",
+            Reclamo::Fallo(_) => "fallo",
+            Reclamo::Cancelacion => "cancelacion",
+        }
+    }
 }
 
 /// The simulated gateway's ledger entry for one reservation.
@@ -234,6 +296,19 @@ pub struct Cobro {
     pub aprobado: bool,
     pub cobrado: Fecha,
     pub reembolsado: Option<Fecha>,
+}
+
+impl Cobro {
+    /// The payment `reservas ver` shows for a ledger entry, or for none.
+    pub fn pago(cobro: Option<&Cobro>) -> Pago {
+        let (estado, importe) = match cobro {
+            None => (EstadoPago::Ninguno, 0),
+            Some(c) if !c.aprobado => (EstadoPago::Rechazado, 0),
+            Some(c) if c.reembolsado.is_some() => (EstadoPago::Reembolsado, c.importe),
+            Some(c) => (EstadoPago::Aprobado, c.importe),
+        };
+        Pago { estado, importe }
+    }
 }
 
 /// Filters for `reservas listar`.
@@ -252,11 +327,17 @@ pub trait ReservaStore: Send + Sync {
     async fn crear_contador(&self, evento: &EventoId, aforo: Aforo) -> Result<bool>;
     /// The live seat counter, `None` if the event has none.
     async fn contador(&self, evento: &EventoId) -> Result<Option<i64>>;
-    /// Moves the counter by `nuevo - anterior`. Lowering is refused (`Conflicto`) unless no
-    /// seat is out (counter == `anterior`); raising always works.
+    /// The capacity this store accounts seats against (`None` for an event created before
+    /// it was kept here; `verificar --reparar` records it).
+    async fn aforo(&self, evento: &EventoId) -> Result<Option<Aforo>>;
+    /// Compare-and-set of the capacity, moving the counter by `nuevo - anterior` in the same
+    /// atomic step. `Conflicto` if the stored capacity is no longer `anterior` (another
+    /// change won) or if lowering would take the counter below zero (more seats are held or
+    /// sold than `nuevo` leaves). A missing capacity is taken to be `anterior`.
     async fn ajustar_aforo(&self, evento: &EventoId, anterior: Aforo, nuevo: Aforo) -> Result<()>;
-    /// Removes the counter if no seat is out (counter == `aforo`), else `Conflicto`.
-    /// Also refuses while any purchase record still holds seats.
+    /// Removes the event's counter, capacity, records and ledger, only if the stored
+    /// capacity is still `aforo` and no seat is out; else `Conflicto` naming a purchase that
+    /// holds seats.
     async fn borrar_evento(&self, evento: &EventoId, aforo: Aforo) -> Result<()>;
     /// Sets the counter to `valor` only if it still holds `anterior` (`None`: missing), so a
     /// repair computed from a snapshot never undoes a sale that ran meanwhile. Returns
@@ -270,43 +351,50 @@ pub trait ReservaStore: Send + Sync {
     /// Every event that has a counter or purchase records here.
     async fn eventos(&self) -> Result<Vec<EventoId>>;
 
+    /// The store's clock: Redis `TIME`, or SQLite's. Every expiry and lease is compared
+    /// with it, never with the caller's.
+    async fn reloj(&self) -> Result<Fecha>;
+
     /// Atomically: refuses if the user already has a purchase in flight for the event
-    /// (`Conflicto`), checks the counter covers `entradas` (`SinEntradas`, nothing taken),
-    /// decrements it, and records the pending purchase with its expiry and lock.
+    /// (`Conflicto`); when the counter does not cover `entradas`, first releases the
+    /// event's expired holds whose payment never started; then checks the counter
+    /// (`SinEntradas`, nothing taken), decrements it, and records the pending purchase with
+    /// its expiry (store clock + `ttl_ms`) and lock.
     async fn tomar(&self, r: &Retencion) -> Result<RegistroSaga>;
-    /// Records that `paso` has begun or is done.
+    /// Records that `paso` has begun or is done. `Conflicto` once the purchase is finished
+    /// or taken over.
     async fn marcar(&self, reserva: &RegistroSaga, paso: Paso, fase: Fase) -> Result<()>;
-    /// `pendiente → confirmada`, recording `fecha_compra`. `Conflicto` if the purchase is no
-    /// longer pending or a compensation has claimed it.
-    async fn confirmar(&self, reserva: &RegistroSaga, fecha_compra: Fecha) -> Result<RegistroSaga>;
+    /// `pendiente → confirmada`, with `fecha_compra` from the store's clock. `Conflicto` if
+    /// the purchase is no longer pending or was taken over.
+    async fn confirmar(&self, reserva: &RegistroSaga) -> Result<RegistroSaga>;
     /// Marks a confirmed purchase finished and drops its hold and lock. Returns false (and
-    /// changes nothing) if a compensation has claimed it meanwhile.
+    /// changes nothing) if it was taken over meanwhile.
     async fn completar(&self, reserva: &RegistroSaga) -> Result<bool>;
-    /// Claims a purchase for compensation or cancellation for `lease_ms`. Returns the record
-    /// if the claim was granted, `None` if the purchase is not eligible or held by another.
+    /// Takes a purchase over for compensation or cancellation (a state transition, see
+    /// [`Toma`]) with a lease of `lease_ms`. Returns the record if granted, `None` if the
+    /// purchase is not eligible or a live owner holds it.
     async fn reclamar(
         &self,
         reserva: &ReservaId,
-        motivo: Reclamo,
-        ahora: Fecha,
+        motivo: &Reclamo,
         lease_ms: i64,
     ) -> Result<Option<RegistroSaga>>;
     /// Puts the seats back and sets the final state, once: a second call returns false and
-    /// adds nothing. Drops the hold and the lock.
-    async fn liberar(
-        &self,
-        reserva: &RegistroSaga,
-        estado_final: Estado,
-        ahora: Fecha,
-    ) -> Result<bool>;
+    /// adds nothing. Drops the hold and the lock. Only a taken-over purchase is released
+    /// (`Conflicto` otherwise), and only once no approved charge stands (`Conflicto`). A
+    /// cancellation ends `cancelada`; a compensation asked to end `expirada` ends
+    /// `compensada` if anything was ever charged.
+    async fn liberar(&self, reserva: &RegistroSaga, estado_final: Estado) -> Result<bool>;
     async fn ver(&self, reserva: &ReservaId) -> Result<RegistroSaga>;
     async fn de_evento(&self, evento: &EventoId) -> Result<Vec<RegistroSaga>>;
     async fn listar(&self, filtro: &FiltroReservas) -> Result<Vec<RegistroSaga>>;
-    /// In-flight purchases whose hold expired before `ahora`.
-    async fn vencidas(&self, ahora: Fecha) -> Result<Vec<RegistroSaga>>;
-    /// Writes a record back as given (`verificar --reparar` after data loss). The counter is
-    /// not touched.
-    async fn restaurar(&self, registro: &RegistroSaga) -> Result<()>;
+    /// In-flight purchases whose hold expired by the store's clock.
+    async fn vencidas(&self) -> Result<Vec<RegistroSaga>>;
+    /// A purchase the user has in flight (holding a live lock) on any event, if any.
+    async fn en_curso_de_usuario(&self, usuario: &UsuarioId) -> Result<Option<ReservaId>>;
+    /// Writes a record back as given, with its ledger entry if any (`verificar --reparar`
+    /// after data loss). The counter is not touched.
+    async fn restaurar(&self, registro: &RegistroSaga, cobro: Option<&Cobro>) -> Result<()>;
 
     /// Binds an idempotency key to a request fingerprint and reservation, unless already
     /// bound. Returns the existing `(huella, reserva)` when it was.
@@ -318,23 +406,31 @@ pub trait ReservaStore: Send + Sync {
     ) -> Result<Option<(String, ReservaId)>>;
 
     /// Records a charge decision for the reservation, once; returns the stored entry
-    /// (the first decision wins, so a retried charge never charges twice).
-    async fn registrar_cobro(
-        &self,
-        reserva: &RegistroSaga,
-        aprobado: bool,
-        ahora: Fecha,
-    ) -> Result<Cobro>;
+    /// (the first decision wins, so a retried charge never charges twice). A new charge is
+    /// refused (`Conflicto`) unless the purchase is pending, not taken over and its hold has
+    /// not expired, checked in the same atomic step as the record.
+    async fn registrar_cobro(&self, reserva: &RegistroSaga, aprobado: bool) -> Result<Cobro>;
     /// Records the refund of an approved charge, once. `None` if nothing was charged.
-    async fn registrar_reembolso(
-        &self,
-        reserva: &RegistroSaga,
-        ahora: Fecha,
-    ) -> Result<Option<Cobro>>;
+    async fn registrar_reembolso(&self, reserva: &RegistroSaga) -> Result<Option<Cobro>>;
     async fn cobro(&self, reserva: &RegistroSaga) -> Result<Option<Cobro>>;
+    /// Every ledger entry of the event's purchases (`verificar`'s money invariant).
+    async fn cobros_de_evento(&self, evento: &EventoId) -> Result<Vec<Cobro>>;
 
     /// Connectivity and server version, for `estado` and `/health`.
     async fn ping(&self) -> Result<String>;
+}
+
+/// A purchase with its payment (`reservas ver`, CLI and API).
+pub async fn reserva_con_pago(
+    reservas: &dyn ReservaStore,
+    id: &ReservaId,
+) -> Result<ReservaConPago> {
+    let reg = reservas.ver(id).await?;
+    let cobro = reservas.cobro(&reg).await?;
+    Ok(ReservaConPago {
+        reserva: reg.reserva,
+        pago: Cobro::pago(cobro.as_ref()),
+    })
 }
 
 /// The stores of one backend, handed to every command.

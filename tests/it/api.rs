@@ -275,8 +275,15 @@ async fn crear_evento_comprar_y_cancelar_devuelve_las_entradas() {
 
     let (st, leida) = cuerpo(s.get(&format!("/api/reservas/{rid}")).send().await.unwrap()).await;
     assert_eq!(st, StatusCode::OK);
-    // What the purchase answered is what is stored, `actualizada` included.
-    assert_eq!(leida, reserva);
+    // What the purchase answered is what is stored, `actualizada` included, plus the
+    // payment the ledger recorded.
+    let mut sin_pago = leida.clone();
+    let pago = sin_pago.as_object_mut().unwrap().remove("pago").unwrap();
+    assert_eq!(sin_pago, reserva);
+    assert_eq!(
+        pago,
+        serde_json::json!({"estado": "aprobado", "importe": 7500})
+    );
     let (_, h) = cuerpo(
         s.get(&format!("/api/usuarios/{uid}/historial"))
             .send()

@@ -1,29 +1,29 @@
 //! The embedded (SQLite) backend, with no server at all: the real binary with `--data-dir`
 //! and no MongoDB/Redis settings, many processes sharing one file, damaged and unwritable
-//! data directories, a crash mid-purchase, and the store itself in process under the same
-//! races the Redis store is tested with.
+//! data directories, a crash mid-purchase. The store's guarantees shared with Redis are in
+//! `contrato`; here only what is SQLite's own (its file, its rows, its locks).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use eventflow::Error;
 use eventflow::config::{Backend, Config};
 use eventflow::domain::{
-    Aforo, ClaveIdempotencia, Compra, Documento, Email, Entradas, Estado, EventoId, Fecha,
-    NroDocumento, NuevoEvento, NuevoUsuario, Precio, ReservaId, Texto, TipoDocumento, UsuarioId,
+    Aforo, Compra, Documento, Email, Entradas, Estado, EventoId, Fecha, NroDocumento, NuevoEvento,
+    NuevoUsuario, Precio, ReservaId, Texto, TipoDocumento, UsuarioId,
 };
 use eventflow::store::embedded::{ARCHIVO, SqliteStore};
 use eventflow::store::{
-    Almacen, EventoStore, FiltroReservas, ModoImport, Paso, Reclamo, ReservaStore, UsuarioStore,
+    Almacen, EventoStore, FiltroReservas, ModoImport, Paso, ReservaStore, UsuarioStore,
 };
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::fixtures::{aforo, completada, en, evento_con, retencion, tomada};
+use crate::fixtures::{aforo, evento_con, tomada};
 use crate::helpers::{binario, json};
 
-const LEASE_MS: i64 = 60_000;
+/// The schema version this build writes (`store/embedded/esquema.rs`).
+const VERSION_DE_ESQUEMA: i64 = 2;
 
 /// A private data directory (and private XDG dirs) for one test.
 struct Embebido {
@@ -436,7 +436,7 @@ fn dos_procesos_que_migran_el_mismo_archivo_nuevo_tienen_exito() {
             );
             assert_eq!(json(&out.stdout), serde_json::json!([]));
         }
-        assert_eq!(version_de_esquema(&env.archivo()), 1);
+        assert_eq!(version_de_esquema(&env.archivo()), VERSION_DE_ESQUEMA);
     }
 }
 
@@ -452,7 +452,7 @@ async fn ocho_aperturas_simultaneas_de_un_archivo_nuevo_lo_migran_una_vez() {
     for t in tareas {
         t.await.unwrap().unwrap();
     }
-    assert_eq!(version_de_esquema(&env.archivo()), 1);
+    assert_eq!(version_de_esquema(&env.archivo()), VERSION_DE_ESQUEMA);
     let s = env.store().await;
     assert_eq!(s.ping().await.unwrap().split(' ').next(), Some("SQLite"));
 }
@@ -639,275 +639,6 @@ fn sin_data_dir_los_datos_van_al_directorio_de_datos_de_la_plataforma() {
         esperado.join(ARCHIVO).display().to_string()
     );
     assert!(esperado.join(ARCHIVO).is_file());
-}
-
-// ---------------------------------------------------------------------------------------
-// The store in process: the guarantees the Redis store is tested for.
-// ---------------------------------------------------------------------------------------
-
-#[tokio::test]
-async fn tomar_descuenta_y_registra_la_reserva_pendiente() {
-    let env = Embebido::nuevo();
-    let s = env.store().await;
-    let e = evento_con(&s, 10).await;
-    let mut ret = retencion(&e, &UsuarioId::generar(), 3);
-    ret.clave = Some(ClaveIdempotencia::parse("compra-1").unwrap());
-    let r = s.tomar(&ret).await.unwrap();
-    assert_eq!(s.contador(&e).await.unwrap(), Some(7));
-    assert_eq!(r.reserva.id, ret.reserva);
-    assert_eq!(r.reserva.estado, Estado::Pendiente);
-    assert_eq!(r.reserva.importe, 7500);
-    assert_eq!(r.reserva.creada.millis(), ret.ahora.millis());
-    assert_eq!(r.expira.millis(), ret.expira.millis());
-    assert_eq!(r.clave, ret.clave);
-    assert!(r.en_curso() && r.fecha_compra.is_none());
-    assert_eq!(ReservaStore::ver(&s, &ret.reserva).await.unwrap(), r);
-    assert_eq!(s.eventos().await.unwrap(), vec![e]);
-}
-
-#[tokio::test]
-async fn tomar_sin_entradas_en_curso_o_sin_contador_no_toma_nada() {
-    let env = Embebido::nuevo();
-    let s = env.store().await;
-    let e = evento_con(&s, 5).await;
-    let u = UsuarioId::generar();
-    s.tomar(&retencion(&e, &u, 3)).await.unwrap();
-
-    let ret = retencion(&e, &UsuarioId::generar(), 3);
-    match s.tomar(&ret).await.unwrap_err() {
-        Error::SinEntradas {
-            pedidas,
-            disponibles,
-            ..
-        } => assert_eq!((pedidas, disponibles), (3, 2)),
-        otro => panic!("se esperaba SinEntradas, llegó {otro:?}"),
-    }
-    assert!(matches!(
-        ReservaStore::ver(&s, &ret.reserva).await.unwrap_err(),
-        Error::NoEncontrado { .. }
-    ));
-
-    let err = s.tomar(&retencion(&e, &u, 1)).await.unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!("el usuario {u} ya tiene una compra en curso para el evento {e}")
-    );
-    assert_eq!(err.exit_code(), 4);
-
-    let sin = EventoId::generar();
-    let err = s.tomar(&retencion(&sin, &u, 1)).await.unwrap_err();
-    assert!(
-        matches!(&err, Error::NoEncontrado { entidad: "evento", id } if id == sin.as_str()),
-        "{err:?}"
-    );
-    assert_eq!(s.contador(&e).await.unwrap(), Some(2));
-    assert_eq!(s.de_evento(&e).await.unwrap().len(), 1);
-}
-
-#[tokio::test]
-async fn un_bloqueo_vencido_no_cuenta() {
-    let env = Embebido::nuevo();
-    let s = env.store().await;
-    let e = evento_con(&s, 10).await;
-    let u = UsuarioId::generar();
-    let mut corta = retencion(&e, &u, 1);
-    corta.ahora = en(-10_000);
-    corta.expira = en(-5_000);
-    s.tomar(&corta).await.unwrap();
-    s.tomar(&retencion(&e, &u, 1)).await.unwrap();
-    assert_eq!(s.contador(&e).await.unwrap(), Some(8));
-}
-
-#[tokio::test]
-async fn confirmar_completar_y_reclamar_siguen_las_reglas_de_redis() {
-    let env = Embebido::nuevo();
-    let s = env.store().await;
-    let e = evento_con(&s, 10).await;
-
-    let r = tomada(&s, &e, 2).await;
-    let fecha = Fecha::from_millis(Fecha::ahora().millis());
-    let c = s.confirmar(&r, fecha).await.unwrap();
-    assert_eq!(c.reserva.estado, Estado::Confirmada);
-    assert_eq!(c.fecha_compra, Some(fecha));
-    let err = s.confirmar(&r, Fecha::ahora()).await.unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "la reserva {} ya no está pendiente (estado confirmada)",
-            r.reserva.id
-        )
-    );
-    assert!(s.completar(&c).await.unwrap());
-    assert!(!s.completar(&c).await.unwrap());
-    s.tomar(&retencion(&e, &r.reserva.usuario_id, 1))
-        .await
-        .unwrap();
-
-    // A live claim keeps confirmation and completion out.
-    let p = tomada(&s, &e, 1).await;
-    assert!(
-        s.reclamar(&p.reserva.id, Reclamo::Forzada, Fecha::ahora(), LEASE_MS)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        s.reclamar(&p.reserva.id, Reclamo::Forzada, Fecha::ahora(), LEASE_MS)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let err = s.confirmar(&p, Fecha::ahora()).await.unwrap_err();
-    assert!(err.to_string().contains("ya no está pendiente"), "{err}");
-
-    // Expired-hold claims only after the expiry; cancellation only of finished sales.
-    let q = tomada(&s, &e, 1).await;
-    assert!(
-        s.reclamar(&q.reserva.id, Reclamo::Vencida, Fecha::ahora(), LEASE_MS)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let tras = Fecha::from_millis(q.expira.millis() + 1);
-    let reclamado = s
-        .reclamar(&q.reserva.id, Reclamo::Vencida, tras, LEASE_MS)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        reclamado.reclamada_hasta.map(Fecha::millis),
-        Some(tras.millis() + LEASE_MS)
-    );
-    assert!(
-        s.reclamar(
-            &q.reserva.id,
-            Reclamo::Cancelacion,
-            en(2 * LEASE_MS),
-            LEASE_MS
-        )
-        .await
-        .unwrap()
-        .is_none()
-    );
-    let hecha = completada(&s, &e, 1).await;
-    assert!(
-        s.reclamar(
-            &hecha.reserva.id,
-            Reclamo::Cancelacion,
-            Fecha::ahora(),
-            LEASE_MS
-        )
-        .await
-        .unwrap()
-        .is_some()
-    );
-    let err = s
-        .reclamar(
-            &ReservaId::generar(),
-            Reclamo::Forzada,
-            Fecha::ahora(),
-            LEASE_MS,
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err.exit_code(), 3);
-}
-
-#[tokio::test]
-async fn el_libro_de_pagos_y_las_claves_guardan_la_primera_decision() {
-    let env = Embebido::nuevo();
-    let s = env.store().await;
-    let e = evento_con(&s, 10).await;
-    let r = tomada(&s, &e, 2).await;
-    assert_eq!(s.cobro(&r).await.unwrap(), None);
-    assert_eq!(
-        s.registrar_reembolso(&r, Fecha::ahora()).await.unwrap(),
-        None
-    );
-    let t = Fecha::from_millis(Fecha::ahora().millis());
-    let primero = s.registrar_cobro(&r, true, t).await.unwrap();
-    assert_eq!(
-        (primero.aprobado, primero.importe, primero.cobrado),
-        (true, 5000, t)
-    );
-    assert_eq!(
-        s.registrar_cobro(&r, false, en(5_000)).await.unwrap(),
-        primero
-    );
-    let reembolso = s.registrar_reembolso(&r, t).await.unwrap().unwrap();
-    assert_eq!(reembolso.reembolsado, Some(t));
-    assert_eq!(
-        s.registrar_reembolso(&r, en(5_000)).await.unwrap(),
-        Some(reembolso)
-    );
-
-    let k = ClaveIdempotencia::parse("pedido-42").unwrap();
-    let (r1, r2) = (ReservaId::generar(), ReservaId::generar());
-    assert_eq!(s.vincular_clave(&k, "huella-a", &r1).await.unwrap(), None);
-    assert_eq!(
-        s.vincular_clave(&k, "huella-b", &r2).await.unwrap(),
-        Some(("huella-a".to_owned(), r1))
-    );
-}
-
-#[tokio::test]
-async fn ajustar_aforo_y_borrar_evento_se_niegan_con_entradas_fuera() {
-    let env = Embebido::nuevo();
-    let s = env.store().await;
-    let e = evento_con(&s, 100).await;
-    s.ajustar_aforo(&e, aforo(100), aforo(80)).await.unwrap();
-    let r = tomada(&s, &e, 5).await;
-    s.ajustar_aforo(&e, aforo(80), aforo(120)).await.unwrap();
-    assert_eq!(s.contador(&e).await.unwrap(), Some(115));
-    let err = s
-        .ajustar_aforo(&e, aforo(120), aforo(110))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "el evento {e} tiene 5 entradas vendidas o retenidas; no se puede bajar el aforo de 120 a 110"
-        )
-    );
-    let err = s.borrar_evento(&e, aforo(120)).await.unwrap_err();
-    assert!(err.to_string().contains("tiene 5 entradas"), "{err}");
-    assert!(s.fijar_contador(&e, Some(115), 120).await.unwrap());
-    let err = s.borrar_evento(&e, aforo(120)).await.unwrap_err();
-    assert!(err.to_string().contains("tiene 5 entradas"), "{err}");
-    assert!(!s.fijar_contador(&e, Some(3), 115).await.unwrap());
-    assert!(!s.fijar_contador(&e, None, 115).await.unwrap());
-    assert!(s.fijar_contador(&e, Some(120), 115).await.unwrap());
-
-    s.liberar(&r, Estado::Compensada, Fecha::ahora())
-        .await
-        .unwrap();
-    s.registrar_cobro(&r, false, Fecha::ahora()).await.unwrap();
-    s.borrar_evento(&e, aforo(120)).await.unwrap();
-    assert_eq!(s.contador(&e).await.unwrap(), None);
-    assert!(s.eventos().await.unwrap().is_empty());
-    assert!(s.cobro(&r).await.unwrap().is_none());
-    let err = s.ajustar_aforo(&e, aforo(10), aforo(20)).await.unwrap_err();
-    assert_eq!(err.exit_code(), 8);
-}
-
-#[tokio::test]
-async fn restaurar_reescribe_el_registro_sin_tocar_el_contador() {
-    let env = Embebido::nuevo();
-    let s = env.store().await;
-    let e = evento_con(&s, 10).await;
-    let r = tomada(&s, &e, 2).await;
-    let mut terminado = r.clone();
-    terminado.terminada = true;
-    terminado.reserva.estado = Estado::Compensada;
-    s.restaurar(&terminado).await.unwrap();
-    assert_eq!(
-        ReservaStore::ver(&s, &r.reserva.id).await.unwrap(),
-        terminado
-    );
-    assert_eq!(s.contador(&e).await.unwrap(), Some(8));
-    assert!(s.vencidas(en(10_000_000)).await.unwrap().is_empty());
-    s.restaurar(&r).await.unwrap();
-    assert_eq!(s.vencidas(en(10_000_000)).await.unwrap(), vec![r]);
 }
 
 #[tokio::test]

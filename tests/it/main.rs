@@ -6,11 +6,14 @@
 mod helpers;
 
 mod api;
+mod carreras;
+mod contrato;
 mod embedded;
 mod eventos;
 mod fallos;
 mod fixtures;
 mod importar;
+mod intercalaciones;
 mod reservar;
 mod simular;
 mod store_mongo;

@@ -267,9 +267,9 @@ async fn cancelar_una_compra_reembolsa_libera_y_limpia_el_historial(env: Entorno
             .stdout,
     );
     let rid = r["id"].as_str().unwrap();
-    // Lowering capacity or deleting with sales is refused.
+    // Lowering capacity below the seats sold, or deleting with sales, is refused.
     env.cmd()
-        .args(["eventos", "actualizar", e.as_str(), "--aforo", "3"])
+        .args(["eventos", "actualizar", e.as_str(), "--aforo", "1"])
         .assert()
         .code(4)
         .stderr(predicate::str::contains("vendidas"));

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use eventflow::Error;
-use eventflow::domain::{Estado, Fecha, UsuarioId};
+use eventflow::domain::{Estado, UsuarioId};
+use eventflow::store::Reclamo;
 
-use crate::fixtures::{en, evento_con, retencion, tomada};
+use crate::fixtures::{evento_con, reclamada, retencion, tomada};
 use crate::helpers::Entorno;
 
 async fn quinientas_compras_concurrentes_venden_exactamente_cincuenta_entradas(env: Entorno) {
@@ -65,24 +66,17 @@ async fn liberar_dos_veces_devuelve_las_entradas_una_sola_vez(env: Entorno) {
     let e = evento_con(s.as_ref(), 10).await;
     let r = tomada(s.as_ref(), &e, 4).await;
     assert_eq!(s.contador(&e).await.unwrap(), Some(6));
+    let r = reclamada(s.as_ref(), &r, Reclamo::Forzada).await;
 
-    assert!(
-        s.liberar(&r, Estado::Compensada, Fecha::ahora())
-            .await
-            .unwrap()
-    );
+    assert!(s.liberar(&r, Estado::Compensada).await.unwrap());
     assert_eq!(s.contador(&e).await.unwrap(), Some(10));
-    assert!(
-        !s.liberar(&r, Estado::Expirada, Fecha::ahora())
-            .await
-            .unwrap()
-    );
+    assert!(!s.liberar(&r, Estado::Expirada).await.unwrap());
     assert_eq!(s.contador(&e).await.unwrap(), Some(10));
 
     let final_ = s.ver(&r.reserva.id).await.unwrap();
     assert_eq!(final_.reserva.estado, Estado::Compensada);
     assert!(final_.terminada);
-    assert!(s.vencidas(en(10_000_000)).await.unwrap().is_empty());
+    assert!(s.vencidas().await.unwrap().is_empty());
     // The lock went with the hold: the same user may buy again at once.
     s.tomar(&retencion(&e, &r.reserva.usuario_id, 1))
         .await
@@ -92,11 +86,16 @@ async fn liberar_dos_veces_devuelve_las_entradas_una_sola_vez(env: Entorno) {
 async fn veinte_liberaciones_concurrentes_devuelven_las_entradas_una_vez(env: Entorno) {
     let s = env.almacen().await.reservas;
     let e = evento_con(s.as_ref(), 10).await;
-    let r = tomada(s.as_ref(), &e, 3).await;
+    let r = reclamada(
+        s.as_ref(),
+        &tomada(s.as_ref(), &e, 3).await,
+        Reclamo::Forzada,
+    )
+    .await;
     let tareas: Vec<_> = (0..20)
         .map(|_| {
             let (s, r) = (s.clone(), r.clone());
-            tokio::spawn(async move { s.liberar(&r, Estado::Compensada, Fecha::ahora()).await })
+            tokio::spawn(async move { s.liberar(&r, Estado::Compensada).await })
         })
         .collect();
     let mut liberadas = 0;

@@ -112,6 +112,17 @@ const MIGRACIONES: &[&str] = &[
         caduca      INTEGER NOT NULL
     );
     "#,
+    // 1 → 2: fencing and capacity compare-and-set (issue #9). The counter keeps the
+    // capacity it is accounted against, so a capacity change is one compare-and-set on
+    // both; a purchase records who took it over (`toma`, a state that fences the saga
+    // out) and why its saga rolled back (`fallo`, replayed to idempotent retries).
+    r#"
+    ALTER TABLE contadores ADD COLUMN aforo INTEGER;
+    UPDATE contadores SET aforo =
+        (SELECT aforo_total FROM eventos WHERE eventos.id = contadores.evento_id);
+    ALTER TABLE reservas ADD COLUMN toma TEXT;
+    ALTER TABLE reservas ADD COLUMN fallo TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

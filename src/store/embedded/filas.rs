@@ -13,7 +13,7 @@ use crate::domain::{
     NroDocumento, Precio, Reserva, ReservaId, Texto, TipoDocumento, Usuario, UsuarioId,
 };
 use crate::error::Error;
-use crate::store::{Cobro, Fase, Paso, RegistroSaga};
+use crate::store::{Cobro, Fase, Paso, RegistroSaga, Toma};
 
 /// The columns [`usuario`] reads, in `SELECT` order.
 pub(super) const COLUMNAS_USUARIO: &str =
@@ -26,7 +26,8 @@ pub(super) const COLUMNAS_EVENTO: &str =
     "id, nombre, fecha, lugar, aforo_total, entradas_disponibles, precio";
 /// The columns [`registro`] reads: every field of a `RegistroSaga`.
 pub(super) const COLUMNAS_RESERVA: &str = "id, evento_id, usuario_id, entradas, estado, importe, \
-     creada, actualizada, paso, fase, expira, clave, fecha_compra, terminada, reclamada_hasta";
+     creada, actualizada, paso, fase, expira, clave, fecha_compra, terminada, toma, reclamada_hasta, \
+     fallo";
 /// The columns [`cobro`] reads.
 pub(super) const COLUMNAS_PAGO: &str = "reserva_id, importe, aprobado, cobrado, reembolsado";
 
@@ -191,7 +192,9 @@ pub(super) fn registro(row: &Row<'_>) -> R<RegistroSaga> {
         clave: f.parse_opcional("clave", ClaveIdempotencia::parse)?,
         fecha_compra: f.fecha_ms_opcional("fecha_compra")?,
         terminada: f.booleano("terminada")?,
+        toma: f.parse_opcional("toma", |v| Toma::parse(v).ok_or_else(|| sin_sentido(v)))?,
         reclamada_hasta: f.fecha_ms_opcional("reclamada_hasta")?,
+        fallo: f.texto_opcional("fallo")?,
     })
 }
 
@@ -248,7 +251,7 @@ mod tests {
                  'cccccccccccccccccccccccc' AS usuario_id, 2 AS entradas, 'pagada' AS estado, \
                  0 AS importe, 0 AS creada, 0 AS actualizada, 'pago' AS paso, 'hecho' AS fase, \
                  0 AS expira, NULL AS clave, NULL AS fecha_compra, 0 AS terminada, \
-                 NULL AS reclamada_hasta",
+                 NULL AS toma, NULL AS reclamada_hasta, NULL AS fallo",
             )
             .unwrap();
         let Err(Fallo::Dominio(e)) = una(&mut stmt, [], registro) else {

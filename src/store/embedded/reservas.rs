@@ -1,27 +1,42 @@
 //! `ReservaStore` on SQLite: seat counters, saga records, per-user locks, idempotency keys
-//! and the payment ledger. Each operation is one transaction that does what the Redis Lua
-//! script of the same name does, with the same refusals, so the saga cannot tell them apart.
+//! and the payment ledger. Each operation is one `BEGIN IMMEDIATE` transaction that applies
+//! the rule the Redis Lua script of the same name applies, with the same refusals
+//! (`store::rechazo`), and reads SQLite's clock inside it, so the saga cannot tell the
+//! backends apart.
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::filas::{self, COLUMNAS_PAGO, COLUMNAS_RESERVA};
-use super::{Fallo, R, SqliteStore};
-use crate::domain::{Aforo, ClaveIdempotencia, Estado, EventoId, Fecha, ReservaId};
+use super::{R, SqliteStore};
+use crate::domain::{
+    Aforo, ClaveIdempotencia, Estado, EventoId, Fecha, Reserva, ReservaId, UsuarioId,
+};
 use crate::error::{Error, Result};
 use crate::store::{
-    Cobro, Fase, FiltroReservas, Paso, Reclamo, RegistroSaga, ReservaStore, Retencion,
+    Cobro, Fase, FiltroReservas, Paso, Reclamo, RegistroSaga, ReservaStore, Retencion, Toma,
+    rechazo,
 };
 
 /// As on Redis: long enough for any client retry, short enough not to pile up.
 const TTL_IDEMPOTENCIA_MS: i64 = 7 * 24 * 3600 * 1000;
 /// As on Redis: a lock that expires before the take returns would protect nothing.
 const TTL_MIN_BLOQUEO_MS: i64 = 1000;
+/// As on Redis: expired holds released by one take, at most.
+const LIBERABLES_POR_TOMA: i64 = 256;
 
-fn contador(con: &Connection, evento: &str) -> R<Option<i64>> {
+/// SQLite's clock in epoch ms: the one clock every process sharing the file compares with.
+fn reloj(con: &Connection) -> R<i64> {
     Ok(con
-        .prepare_cached("SELECT entradas FROM contadores WHERE evento_id = ?1")?
-        .query_row([evento], |r| r.get(0))
+        .prepare_cached("SELECT CAST(round(unixepoch('subsec') * 1000) AS INTEGER)")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// `(counter, capacity)` of an event, if it has a counter.
+fn contador(con: &Connection, evento: &str) -> R<Option<(i64, Option<i64>)>> {
+    Ok(con
+        .prepare_cached("SELECT entradas, aforo FROM contadores WHERE evento_id = ?1")?
+        .query_row([evento], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
 
@@ -32,6 +47,10 @@ fn registro(con: &Connection, id: &str) -> R<Option<RegistroSaga>> {
     filas::una(&mut stmt, [id], filas::registro)
 }
 
+fn registro_o_error(con: &Connection, id: &ReservaId) -> R<RegistroSaga> {
+    registro(con, id.as_str())?.ok_or_else(|| Error::no_encontrado("reserva", id).into())
+}
+
 fn cobro(con: &Connection, reserva: &str) -> R<Option<Cobro>> {
     let mut stmt = con.prepare_cached(&format!(
         "SELECT {COLUMNAS_PAGO} FROM pagos WHERE reserva_id = ?1"
@@ -40,32 +59,23 @@ fn cobro(con: &Connection, reserva: &str) -> R<Option<Cobro>> {
 }
 
 /// Drops the user's lock on the event if this reservation still holds it.
-fn soltar_bloqueo(con: &Connection, r: &RegistroSaga) -> R<()> {
+fn soltar_bloqueo(con: &Connection, r: &Reserva) -> R<()> {
     con.prepare_cached(
         "DELETE FROM bloqueos WHERE usuario_id = ?1 AND evento_id = ?2 AND reserva_id = ?3",
     )?
-    .execute([
-        r.reserva.usuario_id.as_str(),
-        r.reserva.evento_id.as_str(),
-        r.reserva.id.as_str(),
-    ])?;
+    .execute([r.usuario_id.as_str(), r.evento_id.as_str(), r.id.as_str()])?;
     Ok(())
 }
 
-fn sin_contador(evento: &EventoId) -> Fallo {
-    Error::Inconsistencia(format!(
-        "el evento {evento} no tiene contador de entradas; \
-         ejecute `eventflow verificar --evento {evento} --reparar`"
-    ))
-    .into()
-}
-
-fn no_reserva(id: &ReservaId) -> Fallo {
-    Error::no_encontrado("reserva", id).into()
-}
-
-fn bool_sql(b: bool) -> i64 {
-    i64::from(b)
+fn mover_contador(con: &Connection, evento: &EventoId, delta: i64) -> R<()> {
+    let movidas = con
+        .prepare_cached("UPDATE contadores SET entradas = entradas + ?2 WHERE evento_id = ?1")?
+        .execute(params![evento.as_str(), delta])?;
+    if movidas == 0 {
+        // Adding to a missing counter would invent one holding only these seats.
+        return Err(rechazo::sin_contador(evento).into());
+    }
+    Ok(())
 }
 
 /// Inserts or overwrites a record whole.
@@ -78,7 +88,7 @@ fn escribir_registro(con: &Connection, r: &RegistroSaga, reemplazar: bool) -> R<
     let res = &r.reserva;
     con.prepare_cached(&format!(
         "{verbo} INTO reservas ({COLUMNAS_RESERVA}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
     ))?
     .execute(params![
         res.id.as_str(),
@@ -94,8 +104,10 @@ fn escribir_registro(con: &Connection, r: &RegistroSaga, reemplazar: bool) -> R<
         r.expira.millis(),
         r.clave.as_ref().map(|k| k.as_str()),
         r.fecha_compra.map(Fecha::millis),
-        bool_sql(r.terminada),
+        i64::from(r.terminada),
+        r.toma.map(Toma::as_str),
         r.reclamada_hasta.map(Fecha::millis),
+        r.fallo.as_deref(),
     ])?;
     Ok(())
 }
@@ -120,14 +132,53 @@ fn registros(con: &Connection, filtro: &FiltroReservas) -> R<Vec<RegistroSaga>> 
     )
 }
 
-/// Seats that pending or confirmed records of the event hold.
-fn entradas_fuera(con: &Connection, evento: &str) -> R<i64> {
-    Ok(con
-        .prepare_cached(
-            "SELECT coalesce(sum(entradas), 0) FROM reservas \
-             WHERE evento_id = ?1 AND estado IN ('pendiente', 'confirmada')",
+/// Releases the event's expired holds whose payment never started (step `inventario`,
+/// no ledger entry, not taken over), as `tomar.lua` does.
+fn liberar_vencidas(con: &Connection, evento: &EventoId, ahora: i64) -> R<()> {
+    let mut stmt = con.prepare_cached(&format!(
+        "SELECT {COLUMNAS_RESERVA} FROM reservas \
+         WHERE evento_id = ?1 AND terminada = 0 AND expira < ?2 AND estado = 'pendiente' \
+           AND toma IS NULL AND paso = 'inventario' \
+           AND NOT EXISTS (SELECT 1 FROM pagos WHERE pagos.reserva_id = reservas.id) \
+         ORDER BY expira LIMIT ?3"
+    ))?;
+    let vencidas = filas::todas(
+        &mut stmt,
+        params![evento.as_str(), ahora, LIBERABLES_POR_TOMA],
+        filas::registro,
+    )?;
+    for v in vencidas {
+        mover_contador(con, evento, i64::from(v.reserva.entradas.get()))?;
+        con.prepare_cached(
+            "UPDATE reservas SET estado = 'expirada', terminada = 1, actualizada = ?2 WHERE id = ?1",
         )?
-        .query_row([evento], |r| r.get(0))?)
+        .execute(params![v.reserva.id.as_str(), ahora])?;
+        soltar_bloqueo(con, &v.reserva)?;
+    }
+    Ok(())
+}
+
+/// Refuses (as `EF_TOMADA` on Redis) a saga step on a purchase it no longer owns.
+fn de_la_saga(r: &RegistroSaga) -> R<()> {
+    match (r.terminada, r.toma) {
+        (false, None) => Ok(()),
+        (_, Some(t)) => Err(rechazo::tomada(&r.reserva.id, t.as_str()).into()),
+        (true, None) => Err(rechazo::tomada(&r.reserva.id, r.reserva.estado.as_str()).into()),
+    }
+}
+
+/// Whether a claim for `motivo` may take `r` over at `ahora` (the table of
+/// `docs/consistency.md`; `reclamar.lua` applies the same).
+fn elegible(r: &RegistroSaga, motivo: &Reclamo, ahora: Fecha) -> bool {
+    let libre = r.toma.is_none() || r.reclamada_hasta.is_none_or(|h| h <= ahora);
+    match motivo {
+        Reclamo::Fallo(_) => !r.terminada && r.toma.is_none(),
+        Reclamo::Vencida => {
+            !r.terminada && libre && (r.toma == Some(Toma::Compensacion) || r.expira < ahora)
+        }
+        Reclamo::Forzada => !r.terminada && libre,
+        Reclamo::Cancelacion => r.reserva.estado == Estado::Confirmada && r.terminada && libre,
+    }
 }
 
 #[async_trait]
@@ -137,7 +188,7 @@ impl ReservaStore for SqliteStore {
         self.escribir(move |tx| {
             let creado = tx
                 .prepare_cached(
-                    "INSERT INTO contadores (evento_id, entradas) VALUES (?1, ?2) \
+                    "INSERT INTO contadores (evento_id, entradas, aforo) VALUES (?1, ?2, ?2) \
                      ON CONFLICT DO NOTHING",
                 )?
                 .execute(params![evento.as_str(), aforo.get()])?;
@@ -148,37 +199,49 @@ impl ReservaStore for SqliteStore {
 
     async fn contador(&self, evento: &EventoId) -> Result<Option<i64>> {
         let evento = evento.clone();
-        self.con(move |con| contador(con, evento.as_str())).await
+        self.con(move |con| Ok(contador(con, evento.as_str())?.map(|(c, _)| c)))
+            .await
+    }
+
+    async fn aforo(&self, evento: &EventoId) -> Result<Option<Aforo>> {
+        let evento = evento.clone();
+        self.con(move |con| {
+            contador(con, evento.as_str())?
+                .and_then(|(_, a)| a)
+                .map(|a| {
+                    Aforo::new(a).map_err(|e| {
+                        Error::Inconsistencia(format!(
+                            "dato corrupto en SQLite: el aforo del contador {evento} no es válido ({e})"
+                        ))
+                        .into()
+                    })
+                })
+                .transpose()
+        })
+        .await
     }
 
     async fn ajustar_aforo(&self, evento: &EventoId, anterior: Aforo, nuevo: Aforo) -> Result<()> {
         let evento = evento.clone();
         self.escribir(move |tx| {
             let (a, n) = (i64::from(anterior.get()), i64::from(nuevo.get()));
-            let Some(c) = contador(tx, evento.as_str())? else {
-                return Err(sin_contador(&evento));
+            let Some((c, guardado)) = contador(tx, evento.as_str())? else {
+                return Err(rechazo::sin_contador(&evento).into());
             };
-            // Lowering only while no seat is out, so the new capacity can never be below
-            // what was already sold or held.
-            if n < a && c != a {
-                let fuera = a - c;
-                return Err(if fuera > 0 {
-                    Error::Conflicto(format!(
-                        "el evento {evento} tiene {fuera} entradas vendidas o retenidas; \
-                         no se puede bajar el aforo de {anterior} a {nuevo}"
-                    ))
-                } else {
-                    Error::Inconsistencia(format!(
-                        "el contador del evento {evento} ({c}) supera su aforo ({anterior}); \
-                         ejecute `eventflow verificar --evento {evento} --reparar`"
-                    ))
-                }
-                .into());
+            let actual = guardado.unwrap_or(a);
+            if actual != a {
+                return Err(rechazo::aforo_cambiado(&evento, anterior, &actual.to_string()).into());
+            }
+            if c > a {
+                return Err(rechazo::contador_excede(&evento, &c.to_string(), anterior).into());
+            }
+            if c + n - a < 0 {
+                return Err(rechazo::aforo_bajo_lo_vendido(&evento, a - c, nuevo).into());
             }
             tx.prepare_cached(
-                "UPDATE contadores SET entradas = entradas + ?2 WHERE evento_id = ?1",
+                "UPDATE contadores SET entradas = entradas + ?2, aforo = ?3 WHERE evento_id = ?1",
             )?
-            .execute(params![evento.as_str(), n - a])?;
+            .execute(params![evento.as_str(), n - a, n])?;
             Ok(())
         })
         .await
@@ -188,21 +251,29 @@ impl ReservaStore for SqliteStore {
         let evento = evento.clone();
         self.escribir(move |tx| {
             let e = evento.as_str();
-            let con_ventas = |fuera: i64| -> Fallo {
-                Error::Conflicto(format!(
-                    "el evento {evento} tiene {fuera} entradas vendidas o retenidas; no se puede \
-                     eliminar: cancele antes sus reservas con `eventflow reservas cancelar`"
-                ))
-                .into()
-            };
-            if let Some(c) = contador(tx, e)?
-                && c != i64::from(aforo.get())
+            let a = i64::from(aforo.get());
+            let guardado = contador(tx, e)?;
+            if let Some((_, Some(actual))) = guardado
+                && actual != a
             {
-                return Err(con_ventas(i64::from(aforo.get()) - c));
+                return Err(rechazo::aforo_cambiado(&evento, aforo, &actual.to_string()).into());
             }
-            let retenidas = entradas_fuera(tx, e)?;
-            if retenidas > 0 {
-                return Err(con_ventas(retenidas));
+            let (fuera, primera): (i64, Option<String>) = tx
+                .prepare_cached(
+                    "SELECT coalesce(sum(entradas), 0), \
+                       (SELECT id FROM reservas WHERE evento_id = ?1 \
+                          AND estado IN ('pendiente', 'confirmada') \
+                        ORDER BY estado = 'pendiente' DESC, creada LIMIT 1) \
+                     FROM reservas WHERE evento_id = ?1 AND estado IN ('pendiente', 'confirmada')",
+                )?
+                .query_row([e], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            if fuera > 0 {
+                return Err(rechazo::evento_con_ventas(&evento, fuera, primera.as_deref()).into());
+            }
+            if let Some((c, _)) = guardado
+                && c != a
+            {
+                return Err(rechazo::evento_con_ventas(&evento, a - c, None).into());
             }
             for sql in [
                 "DELETE FROM pagos WHERE evento_id = ?1",
@@ -227,7 +298,7 @@ impl ReservaStore for SqliteStore {
         self.escribir(move |tx| {
             // Compare-and-set: a repair computed from a snapshot never undoes a sale that
             // ran meanwhile.
-            if contador(tx, evento.as_str())? != anterior {
+            if contador(tx, evento.as_str())?.map(|(c, _)| c) != anterior {
                 return Ok(false);
             }
             tx.prepare_cached(
@@ -262,11 +333,17 @@ impl ReservaStore for SqliteStore {
         .await
     }
 
+    async fn reloj(&self) -> Result<Fecha> {
+        self.con(|con| reloj(con).map(Fecha::from_millis)).await
+    }
+
     async fn tomar(&self, r: &Retencion) -> Result<RegistroSaga> {
         let r = r.clone();
+        // The inner result is the take's outcome; the releases of expired holds commit
+        // even when the take is then refused, as on Redis.
         self.escribir(move |tx| {
             let (u, e) = (r.usuario.as_str(), r.evento.as_str());
-            let ahora = r.ahora.millis();
+            let ahora = reloj(tx)?;
             // A lock whose time ran out no longer counts, as a Redis key past its TTL.
             let en_curso: Option<String> = tx
                 .prepare_cached(
@@ -276,110 +353,94 @@ impl ReservaStore for SqliteStore {
                 .query_row(params![u, e, ahora], |f| f.get(0))
                 .optional()?;
             if en_curso.is_some() {
-                return Err(Error::Conflicto(format!(
-                    "el usuario {} ya tiene una compra en curso para el evento {}",
-                    r.usuario, r.evento
-                ))
-                .into());
+                return Ok(Err(rechazo::compra_en_curso(&r.usuario, &r.evento)));
             }
-            let Some(disponibles) = contador(tx, e)? else {
-                return Err(Error::no_encontrado("evento", &r.evento).into());
+            let Some((mut disponibles, _)) = contador(tx, e)? else {
+                return Ok(Err(Error::no_encontrado("evento", &r.evento)));
             };
-            if disponibles < i64::from(r.entradas.get()) {
-                return Err(Error::SinEntradas {
-                    evento: r.evento.to_string(),
-                    pedidas: r.entradas.get(),
-                    disponibles,
-                }
-                .into());
-            }
             if registro(tx, r.reserva.as_str())?.is_some() {
-                return Err(Error::Conflicto(format!("la reserva {} ya existe", r.reserva)).into());
+                return Ok(Err(rechazo::reserva_existe(&r.reserva)));
             }
-            tx.prepare_cached(
-                "UPDATE contadores SET entradas = entradas - ?2 WHERE evento_id = ?1",
-            )?
-            .execute(params![e, r.entradas.get()])?;
+            let pedidas = i64::from(r.entradas.get());
+            if disponibles < pedidas {
+                liberar_vencidas(tx, &r.evento, ahora)?;
+                disponibles = contador(tx, e)?.map_or(0, |(c, _)| c);
+                if disponibles < pedidas {
+                    return Ok(Err(Error::SinEntradas {
+                        evento: r.evento.to_string(),
+                        pedidas: r.entradas.get(),
+                        disponibles,
+                    }));
+                }
+            }
+            mover_contador(tx, &r.evento, -pedidas)?;
             let nuevo = RegistroSaga {
-                reserva: crate::domain::Reserva {
+                reserva: Reserva {
                     id: r.reserva.clone(),
                     evento_id: r.evento.clone(),
                     usuario_id: r.usuario.clone(),
                     entradas: r.entradas,
                     estado: Estado::Pendiente,
                     importe: r.importe,
-                    creada: r.ahora,
-                    actualizada: r.ahora,
+                    creada: Fecha::from_millis(ahora),
+                    actualizada: Fecha::from_millis(ahora),
                 },
                 paso: Paso::Inventario,
                 fase: Fase::Hecho,
-                expira: r.expira,
+                expira: Fecha::from_millis(ahora.saturating_add(r.ttl_ms)),
                 clave: r.clave.clone(),
                 fecha_compra: None,
                 terminada: false,
+                toma: None,
                 reclamada_hasta: None,
+                fallo: None,
             };
             escribir_registro(tx, &nuevo, false)?;
-            let ttl = (r.expira.millis() - ahora).max(TTL_MIN_BLOQUEO_MS);
+            let ttl = r.ttl_ms.max(TTL_MIN_BLOQUEO_MS);
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO bloqueos (usuario_id, evento_id, reserva_id, expira) \
                  VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![u, e, r.reserva.as_str(), ahora.saturating_add(ttl)])?;
-            // Read back, so the caller holds exactly what is stored (instants in ms).
-            registro(tx, r.reserva.as_str())?.ok_or_else(|| no_reserva(&r.reserva))
+            Ok(Ok(nuevo))
         })
-        .await
+        .await?
     }
 
     async fn marcar(&self, reserva: &RegistroSaga, paso: Paso, fase: Fase) -> Result<()> {
         let id = reserva.reserva.id.clone();
         self.escribir(move |tx| {
-            let cambiadas = tx
-                .prepare_cached(
-                    "UPDATE reservas SET paso = ?2, fase = ?3, actualizada = ?4 WHERE id = ?1",
-                )?
-                .execute(params![
-                    id.as_str(),
-                    paso.as_str(),
-                    fase.as_str(),
-                    Fecha::ahora().millis()
-                ])?;
-            if cambiadas == 0 {
-                return Err(no_reserva(&id));
-            }
+            de_la_saga(&registro_o_error(tx, &id)?)?;
+            tx.prepare_cached(
+                "UPDATE reservas SET paso = ?2, fase = ?3, actualizada = ?4 WHERE id = ?1",
+            )?
+            .execute(params![
+                id.as_str(),
+                paso.as_str(),
+                fase.as_str(),
+                reloj(tx)?
+            ])?;
             Ok(())
         })
         .await
     }
 
-    async fn confirmar(&self, reserva: &RegistroSaga, fecha_compra: Fecha) -> Result<RegistroSaga> {
+    async fn confirmar(&self, reserva: &RegistroSaga) -> Result<RegistroSaga> {
         let id = reserva.reserva.id.clone();
         self.escribir(move |tx| {
-            let ahora = Fecha::ahora();
-            let actual = registro(tx, id.as_str())?.ok_or_else(|| no_reserva(&id))?;
+            let actual = registro_o_error(tx, &id)?;
             if actual.reserva.estado != Estado::Pendiente {
-                return Err(Error::Conflicto(format!(
-                    "la reserva {id} ya no está pendiente (estado {})",
-                    actual.reserva.estado
-                ))
-                .into());
+                return Err(rechazo::no_pendiente(&id, actual.reserva.estado.as_str()).into());
             }
-            // A live claim means a compensator may already be refunding: confirming now
-            // would sell seats it is about to give back.
-            if let Some(hasta) = actual.reclamada_hasta.filter(|h| *h > ahora) {
-                return Err(Error::Conflicto(format!(
-                    "la reserva {id} ya no está pendiente: una compensación la reclamó hasta {hasta}"
-                ))
-                .into());
-            }
+            de_la_saga(&actual)?;
+            let ahora = reloj(tx)?;
             tx.prepare_cached(
                 "UPDATE reservas SET estado = 'confirmada', paso = 'confirmacion', fase = 'hecho', \
-                   fecha_compra = ?2, actualizada = ?3 \
+                   fecha_compra = ?2, actualizada = ?2 \
                  WHERE id = ?1",
             )?
-            .execute(params![id.as_str(), fecha_compra.millis(), ahora.millis()])?;
-            registro(tx, id.as_str())?.ok_or_else(|| no_reserva(&id))
+            .execute(params![id.as_str(), ahora])?;
+            registro_o_error(tx, &id)
         })
         .await
     }
@@ -387,15 +448,10 @@ impl ReservaStore for SqliteStore {
     async fn completar(&self, reserva: &RegistroSaga) -> Result<bool> {
         let id = reserva.reserva.id.clone();
         self.escribir(move |tx| {
-            let ahora = Fecha::ahora();
             let Some(actual) = registro(tx, id.as_str())? else {
                 return Ok(false);
             };
-            if actual.reserva.estado != Estado::Confirmada || actual.terminada {
-                return Ok(false);
-            }
-            // Yield to a live compensation claim, which then owns the purchase.
-            if actual.reclamada_hasta.is_some_and(|h| h > ahora) {
+            if actual.reserva.estado != Estado::Confirmada || de_la_saga(&actual).is_err() {
                 return Ok(false);
             }
             tx.prepare_cached(
@@ -403,7 +459,7 @@ impl ReservaStore for SqliteStore {
                  WHERE id = ?1",
             )?
             .execute(params![id.as_str()])?;
-            soltar_bloqueo(tx, &actual)?;
+            soltar_bloqueo(tx, &actual.reserva)?;
             Ok(true)
         })
         .await
@@ -412,42 +468,36 @@ impl ReservaStore for SqliteStore {
     async fn reclamar(
         &self,
         reserva: &ReservaId,
-        motivo: Reclamo,
-        ahora: Fecha,
+        motivo: &Reclamo,
         lease_ms: i64,
     ) -> Result<Option<RegistroSaga>> {
-        let id = reserva.clone();
+        let (id, motivo) = (reserva.clone(), motivo.clone());
         self.escribir(move |tx| {
-            let actual = registro(tx, id.as_str())?.ok_or_else(|| no_reserva(&id))?;
-            if actual.reclamada_hasta.is_some_and(|h| h > ahora) {
+            let actual = registro_o_error(tx, &id)?;
+            let ahora = reloj(tx)?;
+            if !elegible(&actual, &motivo, Fecha::from_millis(ahora)) {
                 return Ok(None);
             }
-            let elegible = match motivo {
-                Reclamo::Vencida => !actual.terminada && actual.expira < ahora,
-                Reclamo::Forzada => !actual.terminada,
-                Reclamo::Cancelacion => {
-                    actual.reserva.estado == Estado::Confirmada && actual.terminada
-                }
+            let fallo = match &motivo {
+                Reclamo::Fallo(f) => Some(f.as_str()),
+                _ => None,
             };
-            if !elegible {
-                return Ok(None);
-            }
-            tx.prepare_cached("UPDATE reservas SET reclamada_hasta = ?2 WHERE id = ?1")?
-                .execute(params![
-                    id.as_str(),
-                    ahora.millis().saturating_add(lease_ms.max(1))
-                ])?;
+            tx.prepare_cached(
+                "UPDATE reservas SET toma = ?2, reclamada_hasta = ?3, fallo = coalesce(?4, fallo) \
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                id.as_str(),
+                motivo.toma().as_str(),
+                ahora.saturating_add(lease_ms.max(1)),
+                fallo
+            ])?;
             registro(tx, id.as_str())
         })
         .await
     }
 
-    async fn liberar(
-        &self,
-        reserva: &RegistroSaga,
-        estado_final: Estado,
-        ahora: Fecha,
-    ) -> Result<bool> {
+    async fn liberar(&self, reserva: &RegistroSaga, estado_final: Estado) -> Result<bool> {
         if estado_final.retiene_entradas() {
             return Err(Error::Invalido(format!(
                 "estado final inválido {estado_final}: liberar deja la reserva cancelada, compensada o expirada"
@@ -455,29 +505,41 @@ impl ReservaStore for SqliteStore {
         }
         let id = reserva.reserva.id.clone();
         self.escribir(move |tx| {
-            let actual = registro(tx, id.as_str())?.ok_or_else(|| no_reserva(&id))?;
+            let actual = registro_o_error(tx, &id)?;
             // The state check makes a second release (a retry, or a racing compensator)
             // a no-op.
             if !actual.reserva.estado.retiene_entradas() {
                 return Ok(false);
             }
-            let evento = &actual.reserva.evento_id;
-            // Adding to a missing counter would invent one holding only these seats.
-            let devueltas = tx
-                .prepare_cached(
-                    "UPDATE contadores SET entradas = entradas + ?2 WHERE evento_id = ?1",
-                )?
-                .execute(params![evento.as_str(), actual.reserva.entradas.get()])?;
-            if devueltas == 0 {
-                return Err(sin_contador(evento));
+            let Some(toma) = actual.toma else {
+                return Err(rechazo::no_tomada(&id).into());
+            };
+            let pago = cobro(tx, id.as_str())?;
+            let cobrado = pago.as_ref().is_some_and(|c| c.aprobado);
+            if pago
+                .as_ref()
+                .is_some_and(|c| c.aprobado && c.reembolsado.is_none())
+            {
+                return Err(rechazo::cobro_en_pie(&id).into());
             }
+            let final_ = match (toma, estado_final) {
+                (Toma::Cancelacion, _) => Estado::Cancelada,
+                (_, Estado::Cancelada) => Estado::Compensada,
+                (_, Estado::Expirada) if cobrado => Estado::Compensada,
+                (_, e) => e,
+            };
+            mover_contador(
+                tx,
+                &actual.reserva.evento_id,
+                i64::from(actual.reserva.entradas.get()),
+            )?;
             tx.prepare_cached(
                 "UPDATE reservas SET estado = ?2, terminada = 1, actualizada = ?3, \
                    reclamada_hasta = NULL \
                  WHERE id = ?1",
             )?
-            .execute(params![id.as_str(), estado_final.as_str(), ahora.millis()])?;
-            soltar_bloqueo(tx, &actual)?;
+            .execute(params![id.as_str(), final_.as_str(), reloj(tx)?])?;
+            soltar_bloqueo(tx, &actual.reserva)?;
             Ok(true)
         })
         .await
@@ -485,8 +547,7 @@ impl ReservaStore for SqliteStore {
 
     async fn ver(&self, reserva: &ReservaId) -> Result<RegistroSaga> {
         let id = reserva.clone();
-        self.con(move |con| registro(con, id.as_str())?.ok_or_else(|| no_reserva(&id)))
-            .await
+        self.con(move |con| registro_o_error(con, &id)).await
     }
 
     async fn de_evento(&self, evento: &EventoId) -> Result<Vec<RegistroSaga>> {
@@ -502,21 +563,53 @@ impl ReservaStore for SqliteStore {
         self.con(move |con| registros(con, &filtro)).await
     }
 
-    async fn vencidas(&self, ahora: Fecha) -> Result<Vec<RegistroSaga>> {
+    async fn vencidas(&self) -> Result<Vec<RegistroSaga>> {
         self.con(move |con| {
             let mut stmt = con.prepare_cached(&format!(
                 "SELECT {COLUMNAS_RESERVA} FROM reservas \
                  WHERE terminada = 0 AND expira < ?1 ORDER BY expira, id"
             ))?;
-            filas::todas(&mut stmt, [ahora.millis()], filas::registro)
+            filas::todas(&mut stmt, [reloj(con)?], filas::registro)
         })
         .await
     }
 
-    async fn restaurar(&self, registro: &RegistroSaga) -> Result<()> {
-        let r = registro.clone();
-        self.escribir(move |tx| escribir_registro(tx, &r, true))
-            .await
+    async fn en_curso_de_usuario(&self, usuario: &UsuarioId) -> Result<Option<ReservaId>> {
+        let usuario = usuario.clone();
+        self.con(move |con| {
+            let id: Option<String> = con
+                .prepare_cached(
+                    "SELECT reserva_id FROM bloqueos WHERE usuario_id = ?1 AND expira > ?2 LIMIT 1",
+                )?
+                .query_row(params![usuario.as_str(), reloj(con)?], |r| r.get(0))
+                .optional()?;
+            Ok(id.and_then(|id| ReservaId::parse(&id).ok()))
+        })
+        .await
+    }
+
+    async fn restaurar(&self, registro: &RegistroSaga, cobro: Option<&Cobro>) -> Result<()> {
+        let (r, c) = (registro.clone(), cobro.cloned());
+        self.escribir(move |tx| {
+            escribir_registro(tx, &r, true)?;
+            if let Some(c) = c {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO pagos \
+                       (reserva_id, evento_id, importe, aprobado, cobrado, reembolsado) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    c.reserva_id.as_str(),
+                    r.reserva.evento_id.as_str(),
+                    c.importe,
+                    i64::from(c.aprobado),
+                    c.cobrado.millis(),
+                    c.reembolsado.map(Fecha::millis)
+                ])?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn vincular_clave(
@@ -527,7 +620,7 @@ impl ReservaStore for SqliteStore {
     ) -> Result<Option<(String, ReservaId)>> {
         let (clave, huella, reserva) = (clave.clone(), huella.to_owned(), reserva.clone());
         self.escribir(move |tx| {
-            let ahora = Fecha::ahora().millis();
+            let ahora = reloj(tx)?;
             let k = clave.as_str();
             // A key past its time is gone, as a Redis key past its TTL.
             tx.prepare_cached("DELETE FROM idempotencia WHERE clave = ?1 AND caduca <= ?2")?
@@ -563,36 +656,44 @@ impl ReservaStore for SqliteStore {
         .await
     }
 
-    async fn registrar_cobro(
-        &self,
-        reserva: &RegistroSaga,
-        aprobado: bool,
-        ahora: Fecha,
-    ) -> Result<Cobro> {
+    async fn registrar_cobro(&self, reserva: &RegistroSaga, aprobado: bool) -> Result<Cobro> {
         let r = reserva.reserva.clone();
         self.escribir(move |tx| {
             // The first decision wins: a retried charge reads it back instead.
+            if let Some(c) = cobro(tx, r.id.as_str())? {
+                return Ok(c);
+            }
+            let actual = registro_o_error(tx, &r.id)?;
+            let ahora = reloj(tx)?;
+            let motivo = if actual.toma.is_some() {
+                Some("tomada")
+            } else if actual.reserva.estado != Estado::Pendiente || actual.terminada {
+                Some(actual.reserva.estado.as_str())
+            } else if actual.expira.millis() <= ahora {
+                Some("vencida")
+            } else {
+                None
+            };
+            if let Some(m) = motivo {
+                return Err(rechazo::no_cobrable(&r.id, m).into());
+            }
             tx.prepare_cached(
                 "INSERT INTO pagos (reserva_id, evento_id, importe, aprobado, cobrado) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![
                 r.id.as_str(),
                 r.evento_id.as_str(),
                 r.importe,
-                bool_sql(aprobado),
-                ahora.millis()
+                i64::from(aprobado),
+                ahora
             ])?;
-            cobro(tx, r.id.as_str())?.ok_or_else(|| no_reserva(&r.id))
+            cobro(tx, r.id.as_str())?.ok_or_else(|| Error::no_encontrado("reserva", &r.id).into())
         })
         .await
     }
 
-    async fn registrar_reembolso(
-        &self,
-        reserva: &RegistroSaga,
-        ahora: Fecha,
-    ) -> Result<Option<Cobro>> {
+    async fn registrar_reembolso(&self, reserva: &RegistroSaga) -> Result<Option<Cobro>> {
         let id = reserva.reserva.id.clone();
         self.escribir(move |tx| {
             match cobro(tx, id.as_str())? {
@@ -602,7 +703,7 @@ impl ReservaStore for SqliteStore {
             tx.prepare_cached(
                 "UPDATE pagos SET reembolsado = ?2 WHERE reserva_id = ?1 AND reembolsado IS NULL",
             )?
-            .execute(params![id.as_str(), ahora.millis()])?;
+            .execute(params![id.as_str(), reloj(tx)?])?;
             cobro(tx, id.as_str())
         })
         .await
@@ -611,6 +712,17 @@ impl ReservaStore for SqliteStore {
     async fn cobro(&self, reserva: &RegistroSaga) -> Result<Option<Cobro>> {
         let id = reserva.reserva.id.clone();
         self.con(move |con| cobro(con, id.as_str())).await
+    }
+
+    async fn cobros_de_evento(&self, evento: &EventoId) -> Result<Vec<Cobro>> {
+        let evento = evento.clone();
+        self.con(move |con| {
+            let mut stmt = con.prepare_cached(&format!(
+                "SELECT {COLUMNAS_PAGO} FROM pagos WHERE evento_id = ?1 ORDER BY reserva_id"
+            ))?;
+            filas::todas(&mut stmt, [evento.as_str()], filas::cobro)
+        })
+        .await
     }
 
     async fn ping(&self) -> Result<String> {

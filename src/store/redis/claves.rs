@@ -21,6 +21,12 @@ impl Claves {
         format!("{}evento:{{{e}}}:entradas", self.prefijo)
     }
 
+    /// The capacity the counter is accounted against; changed only together with the
+    /// counter, by compare-and-set (`ajustar_aforo.lua`).
+    pub(crate) fn aforo(&self, e: &EventoId) -> String {
+        format!("{}evento:{{{e}}}:aforo", self.prefijo)
+    }
+
     /// SET of every reservation id of the event.
     pub(crate) fn reservas(&self, e: &EventoId) -> String {
         format!("{}evento:{{{e}}}:reservas", self.prefijo)
@@ -52,7 +58,17 @@ impl Claves {
 
     /// The per-user light lock of the design doc (`reserva:usr001:evt123`), tagged by event.
     pub(crate) fn bloqueo(&self, u: &UsuarioId, e: &EventoId) -> String {
-        format!("{}reserva:{u}:{{{e}}}", self.prefijo)
+        format!("{}{u}{}", self.prefijo_bloqueo(), Self::sufijo_bloqueo(e))
+    }
+
+    /// What goes before the user id in a lock key (`tomar.lua` builds lock keys of the
+    /// holds it releases from these two).
+    pub(crate) fn prefijo_bloqueo(&self) -> String {
+        format!("{}reserva:", self.prefijo)
+    }
+
+    pub(crate) fn sufijo_bloqueo(e: &EventoId) -> String {
+        format!(":{{{e}}}")
     }
 
     /// STRING reservation → event, so a reservation is found by id alone.
@@ -84,6 +100,7 @@ mod tests {
         let etiqueta = format!("{{{e}}}");
         for k in [
             c.contador(&e),
+            c.aforo(&e),
             c.reservas(&e),
             c.retenidas(&e),
             c.registro(&e, &r),

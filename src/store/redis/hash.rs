@@ -8,7 +8,7 @@ use crate::domain::{
     ClaveIdempotencia, Entradas, Estado, EventoId, Fecha, Reserva, ReservaId, UsuarioId,
 };
 use crate::error::{Error, Result};
-use crate::store::{Cobro, Fase, Paso, RegistroSaga};
+use crate::store::{Cobro, Fase, Paso, RegistroSaga, Toma};
 
 /// The field/value pairs of a record, as `HSET` takes them. Instants are epoch ms.
 pub(crate) fn campos(r: &RegistroSaga) -> Vec<(&'static str, String)> {
@@ -32,10 +32,29 @@ pub(crate) fn campos(r: &RegistroSaga) -> Vec<(&'static str, String)> {
     if let Some(f) = r.fecha_compra {
         c.push(("fecha_compra", f.millis().to_string()));
     }
+    if let Some(t) = r.toma {
+        c.push(("toma", t.as_str().to_owned()));
+    }
     if let Some(f) = r.reclamada_hasta {
         c.push(("reclamada_hasta", f.millis().to_string()));
     }
+    if let Some(f) = &r.fallo {
+        c.push(("fallo", f.clone()));
+    }
     c
+}
+
+/// The field/value pairs of a ledger entry, as `HSET` takes them.
+pub(crate) fn campos_cobro(c: &Cobro) -> Vec<(&'static str, String)> {
+    let mut v = vec![
+        ("importe", c.importe.to_string()),
+        ("aprobado", if c.aprobado { "1" } else { "0" }.to_owned()),
+        ("cobrado", c.cobrado.millis().to_string()),
+    ];
+    if let Some(f) = c.reembolsado {
+        v.push(("reembolsado", f.millis().to_string()));
+    }
+    v
 }
 
 /// A hash read back, with the key it came from for error messages.
@@ -108,7 +127,9 @@ pub(crate) fn registro(clave: &str, mapa: &HashMap<String, String>) -> Result<Re
         clave: h.opcional("clave", |v| ClaveIdempotencia::parse(v).ok())?,
         fecha_compra: h.fecha_opcional("fecha_compra")?,
         terminada: h.booleano("terminada")?,
+        toma: h.opcional("toma", Toma::parse)?,
         reclamada_hasta: h.fecha_opcional("reclamada_hasta")?,
+        fallo: h.mapa.get("fallo").cloned(),
     })
 }
 
@@ -150,7 +171,9 @@ mod tests {
             clave: Some(ClaveIdempotencia::parse("k-1").unwrap()),
             fecha_compra: Some(Fecha::from_millis(1_700_000_001_000)),
             terminada: false,
+            toma: Some(Toma::Compensacion),
             reclamada_hasta: None,
+            fallo: Some("pago_rechazado pago rechazado".into()),
         }
     }
 

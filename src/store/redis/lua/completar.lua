@@ -1,13 +1,10 @@
--- Finishes a confirmed purchase: drops its hold and the user's lock. Yields (returns 0)
--- to a live compensation claim, which then owns the purchase. `actualizada` keeps the
--- confirmation's time: finishing changes nothing a client sees.
+-- Finishes a confirmed purchase: drops its hold and the user's lock. Returns 0 for a
+-- purchase taken over meanwhile, which then belongs to its compensator. `actualizada`
+-- keeps the confirmation's time: finishing changes nothing a client sees.
 -- KEYS: record hash, retenidas zset, user lock
--- ARGV: reserva, ahora (ms)
-local r = redis.call('HMGET', KEYS[1], 'estado', 'terminada', 'reclamada_hasta')
-if r[1] ~= 'confirmada' or r[2] ~= '0' then
-  return 0
-end
-if r[3] and tonumber(r[3]) > tonumber(ARGV[2]) then
+-- ARGV: reserva
+local r = redis.call('HMGET', KEYS[1], 'estado', 'terminada', 'toma')
+if r[1] ~= 'confirmada' or r[2] ~= '0' or r[3] then
   return 0
 end
 redis.call('HSET', KEYS[1], 'paso', 'historial', 'fase', 'hecho', 'terminada', '1')

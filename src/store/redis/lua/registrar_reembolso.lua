@@ -1,10 +1,9 @@
 -- Refunds an approved charge once; false when nothing was charged.
 -- KEYS: ledger hash
--- ARGV: reembolsado (ms)
 if redis.call('HGET', KEYS[1], 'aprobado') ~= '1' then
   return false
 end
 if redis.call('HEXISTS', KEYS[1], 'reembolsado') == 0 then
-  redis.call('HSET', KEYS[1], 'reembolsado', ARGV[1])
+  redis.call('HSET', KEYS[1], 'reembolsado', ahora_ms())
 end
 return redis.call('HGETALL', KEYS[1])

@@ -1,0 +1,650 @@
+//! `ReservaStore` on Redis: each operation is one script of `lua/` (or a read), and the
+//! refusals map to the messages of `store::rechazo`, shared with the SQLite store.
+
+use async_trait::async_trait;
+use redis::RedisResult;
+
+use super::{
+    AJUSTAR_AFORO, BORRAR_EVENTO, COMPLETAR, CONFIRMAR, FIJAR_CONTADOR, Hash, LIBERAR, MARCAR,
+    RECLAMAR, REGISTRAR_COBRO, REGISTRAR_REEMBOLSO, RESTAURAR, RedisStore, TOMAR,
+    TTL_IDEMPOTENCIA_S, TTL_MIN_BLOQUEO_MS, VINCULAR_CLAVE, Vinculo, claves::Claves, codigo_propio,
+    hash,
+};
+use crate::domain::{
+    Aforo, ClaveIdempotencia, Estado, EventoId, Fecha, Reserva, ReservaId, UsuarioId,
+};
+use crate::error::{Error, Result};
+use crate::store::{
+    Cobro, Fase, FiltroReservas, Paso, Reclamo, RegistroSaga, ReservaStore, Retencion, rechazo,
+};
+
+/// Seats out (held or sold) when the counter reads `detalle` under capacity `aforo`.
+fn fuera(aforo: Aforo, detalle: &str) -> Option<i64> {
+    let contador: i64 = detalle.parse().ok()?;
+    Some(i64::from(aforo.get()) - contador)
+}
+
+#[async_trait]
+impl ReservaStore for RedisStore {
+    async fn crear_contador(&self, evento: &EventoId, aforo: Aforo) -> Result<bool> {
+        let (creado,): (Option<String>,) = redis::pipe()
+            .cmd("SET")
+            .arg(self.claves.contador(evento))
+            .arg(aforo.get())
+            .arg("NX")
+            .cmd("SET")
+            .arg(self.claves.aforo(evento))
+            .arg(aforo.get())
+            .arg("NX")
+            .ignore()
+            .cmd("SADD")
+            .arg(self.claves.eventos())
+            .arg(evento.as_str())
+            .ignore()
+            .query_async(&mut self.con())
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(creado.is_some())
+    }
+
+    async fn contador(&self, evento: &EventoId) -> Result<Option<i64>> {
+        self.entero(&self.claves.contador(evento), evento).await
+    }
+
+    async fn aforo(&self, evento: &EventoId) -> Result<Option<Aforo>> {
+        let clave = self.claves.aforo(evento);
+        self.entero(&clave, evento)
+            .await?
+            .map(|n| {
+                Aforo::new(n).map_err(|e| {
+                    Error::Inconsistencia(format!(
+                        "dato corrupto en Redis: el aforo {clave} no es válido ({e}); ejecute \
+                         `eventflow verificar --evento {evento} --reparar`"
+                    ))
+                })
+            })
+            .transpose()
+    }
+
+    async fn ajustar_aforo(&self, evento: &EventoId, anterior: Aforo, nuevo: Aforo) -> Result<()> {
+        let _: i64 = self
+            .correr(
+                &AJUSTAR_AFORO,
+                &[&self.claves.contador(evento), &self.claves.aforo(evento)],
+                &[anterior.get().to_string(), nuevo.get().to_string()],
+            )
+            .await
+            .map_err(|e| {
+                self.rechazo(e, |codigo, detalle| match codigo {
+                    "EF_SIN_CONTADOR" => Some(rechazo::sin_contador(evento)),
+                    "EF_AFORO_CAMBIO" => Some(rechazo::aforo_cambiado(evento, anterior, detalle)),
+                    "EF_CONTADOR_EXCEDE" => {
+                        Some(rechazo::contador_excede(evento, detalle, anterior))
+                    }
+                    "EF_FUERA" => fuera(anterior, detalle)
+                        .map(|n| rechazo::aforo_bajo_lo_vendido(evento, n, nuevo)),
+                    _ => None,
+                })
+            })?;
+        Ok(())
+    }
+
+    async fn borrar_evento(&self, evento: &EventoId, aforo: Aforo) -> Result<()> {
+        let ids: Vec<String> = self
+            .correr(
+                &BORRAR_EVENTO,
+                &[
+                    &self.claves.contador(evento),
+                    &self.claves.reservas(evento),
+                    &self.claves.retenidas(evento),
+                    &self.claves.aforo(evento),
+                ],
+                &[
+                    aforo.get().to_string(),
+                    self.claves.prefijo_registro(evento),
+                    self.claves.prefijo_pago(evento),
+                ],
+            )
+            .await
+            .map_err(|e| {
+                self.rechazo(e, |codigo, detalle| match codigo {
+                    "EF_AFORO_CAMBIO" => Some(rechazo::aforo_cambiado(evento, aforo, detalle)),
+                    "EF_FUERA" => {
+                        fuera(aforo, detalle).map(|n| rechazo::evento_con_ventas(evento, n, None))
+                    }
+                    "EF_RETENIDAS" => {
+                        let (n, id) = detalle.split_once(' ').unwrap_or((detalle, ""));
+                        Some(rechazo::evento_con_ventas(
+                            evento,
+                            n.parse().ok()?,
+                            Some(id),
+                        ))
+                    }
+                    _ => None,
+                })
+            })?;
+        let mut p = redis::pipe();
+        for lote in ids.chunks(500) {
+            let claves: Vec<String> = lote.iter().map(|id| self.claves.indice(id)).collect();
+            p.cmd("DEL").arg(claves).ignore();
+        }
+        p.cmd("SREM")
+            .arg(self.claves.eventos())
+            .arg(evento.as_str())
+            .ignore();
+        p.query_async::<()>(&mut self.con())
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    async fn fijar_contador(
+        &self,
+        evento: &EventoId,
+        anterior: Option<i64>,
+        valor: i64,
+    ) -> Result<bool> {
+        let esperado = anterior.map(|a| a.to_string()).unwrap_or_default();
+        let fijado: i64 = self
+            .correr(
+                &FIJAR_CONTADOR,
+                &[&self.claves.contador(evento)],
+                &[esperado, valor.to_string()],
+            )
+            .await
+            .map_err(|e| self.error(e))?;
+        if fijado == 1 {
+            redis::cmd("SADD")
+                .arg(self.claves.eventos())
+                .arg(evento.as_str())
+                .query_async::<()>(&mut self.con())
+                .await
+                .map_err(|e| self.error(e))?;
+        }
+        Ok(fijado == 1)
+    }
+
+    async fn eventos(&self) -> Result<Vec<EventoId>> {
+        let clave = self.claves.eventos();
+        let ids: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(&clave)
+            .query_async(&mut self.con())
+            .await
+            .map_err(|e| self.error(e))?;
+        let mut eventos = ids
+            .iter()
+            .map(|id| {
+                EventoId::parse(id).map_err(|_| {
+                    Error::Inconsistencia(format!(
+                        "dato corrupto en Redis: el conjunto {clave} contiene {id:?}, que no es un id de evento"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        eventos.sort();
+        Ok(eventos)
+    }
+
+    async fn reloj(&self) -> Result<Fecha> {
+        let (s, us): (i64, i64) = redis::cmd("TIME")
+            .query_async(&mut self.con())
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(Fecha::from_millis(s * 1000 + us / 1000))
+    }
+
+    async fn tomar(&self, r: &Retencion) -> Result<RegistroSaga> {
+        // The script overwrites the instants with the server's clock.
+        let nuevo = RegistroSaga {
+            reserva: Reserva {
+                id: r.reserva.clone(),
+                evento_id: r.evento.clone(),
+                usuario_id: r.usuario.clone(),
+                entradas: r.entradas,
+                estado: Estado::Pendiente,
+                importe: r.importe,
+                creada: Fecha::from_millis(0),
+                actualizada: Fecha::from_millis(0),
+            },
+            paso: Paso::Inventario,
+            fase: Fase::Hecho,
+            expira: Fecha::from_millis(0),
+            clave: r.clave.clone(),
+            fecha_compra: None,
+            terminada: false,
+            toma: None,
+            reclamada_hasta: None,
+            fallo: None,
+        };
+        let mut args = vec![
+            r.reserva.to_string(),
+            r.entradas.to_string(),
+            r.ttl_ms.to_string(),
+            TTL_MIN_BLOQUEO_MS.to_string(),
+            self.claves.prefijo_registro(&r.evento),
+            self.claves.prefijo_pago(&r.evento),
+            self.claves.prefijo_bloqueo(),
+            Claves::sufijo_bloqueo(&r.evento),
+        ];
+        for (campo, valor) in hash::campos(&nuevo) {
+            args.push(campo.to_owned());
+            args.push(valor);
+        }
+        let indice = self.claves.indice(r.reserva.as_str());
+        let mut set_indice = redis::cmd("SET");
+        set_indice.arg(&indice).arg(r.evento.as_str());
+        let registro = self.claves.registro(&r.evento, &r.reserva);
+        let res: RedisResult<Hash> = self
+            .correr_tras(
+                set_indice,
+                &TOMAR,
+                &[
+                    &self.claves.contador(&r.evento),
+                    &self.claves.reservas(&r.evento),
+                    &self.claves.retenidas(&r.evento),
+                    &registro,
+                    &self.claves.bloqueo(&r.usuario, &r.evento),
+                ],
+                &args,
+            )
+            .await;
+        match res {
+            Ok(h) => hash::registro(&registro, &h),
+            Err(e) => {
+                // The index was written ahead of the take; drop it unless the record it
+                // points to exists (a retried take of this same reservation).
+                let conservar = match codigo_propio(&e) {
+                    Some(("EF_EXISTE", _)) => true,
+                    Some(("EF_EN_CURSO", titular)) => titular == r.reserva.as_str(),
+                    Some(_) => false,
+                    // Unknown outcome (the connection failed): the take may have happened.
+                    None => true,
+                };
+                if !conservar {
+                    let _: RedisResult<()> = redis::cmd("DEL")
+                        .arg(&indice)
+                        .query_async(&mut self.con())
+                        .await;
+                }
+                Err(self.rechazo(e, |codigo, detalle| match codigo {
+                    "EF_EN_CURSO" => Some(rechazo::compra_en_curso(&r.usuario, &r.evento)),
+                    "EF_SIN_EVENTO" => Some(Error::no_encontrado("evento", &r.evento)),
+                    "EF_SIN_ENTRADAS" => Some(Error::SinEntradas {
+                        evento: r.evento.to_string(),
+                        pedidas: r.entradas.get(),
+                        disponibles: detalle.parse().ok()?,
+                    }),
+                    "EF_EXISTE" => Some(rechazo::reserva_existe(&r.reserva)),
+                    "EF_CONTADOR_CORRUPTO" => Some(Error::Inconsistencia(format!(
+                        "dato corrupto en Redis: el contador {} no es un entero; \
+                         ejecute `eventflow verificar --evento {} --reparar`",
+                        self.claves.contador(&r.evento),
+                        r.evento
+                    ))),
+                    _ => None,
+                }))
+            }
+        }
+    }
+
+    async fn marcar(&self, reserva: &RegistroSaga, paso: Paso, fase: Fase) -> Result<()> {
+        let r = &reserva.reserva;
+        let _: i64 = self
+            .correr(
+                &MARCAR,
+                &[&self.claves.registro(&r.evento_id, &r.id)],
+                &[paso.as_str().to_owned(), fase.as_str().to_owned()],
+            )
+            .await
+            .map_err(|e| self.rechazo(e, |codigo, detalle| saga_refusal(&r.id, codigo, detalle)))?;
+        Ok(())
+    }
+
+    async fn confirmar(&self, reserva: &RegistroSaga) -> Result<RegistroSaga> {
+        let r = &reserva.reserva;
+        let clave = self.claves.registro(&r.evento_id, &r.id);
+        let h: Hash = self
+            .correr(&CONFIRMAR, &[&clave], &[])
+            .await
+            .map_err(|e| self.rechazo(e, |codigo, detalle| saga_refusal(&r.id, codigo, detalle)))?;
+        hash::registro(&clave, &h)
+    }
+
+    async fn completar(&self, reserva: &RegistroSaga) -> Result<bool> {
+        let r = &reserva.reserva;
+        let hecho: i64 = self
+            .correr(
+                &COMPLETAR,
+                &[
+                    &self.claves.registro(&r.evento_id, &r.id),
+                    &self.claves.retenidas(&r.evento_id),
+                    &self.claves.bloqueo(&r.usuario_id, &r.evento_id),
+                ],
+                &[r.id.to_string()],
+            )
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(hecho == 1)
+    }
+
+    async fn reclamar(
+        &self,
+        reserva: &ReservaId,
+        motivo: &Reclamo,
+        lease_ms: i64,
+    ) -> Result<Option<RegistroSaga>> {
+        let evento = self.evento_de(reserva).await?;
+        let clave = self.claves.registro(&evento, reserva);
+        let fallo = match motivo {
+            Reclamo::Fallo(f) => f.clone(),
+            _ => String::new(),
+        };
+        let h: Option<Hash> = self
+            .correr(
+                &RECLAMAR,
+                &[&clave],
+                &[
+                    motivo.nombre().to_owned(),
+                    lease_ms.max(1).to_string(),
+                    fallo,
+                ],
+            )
+            .await
+            .map_err(|e| {
+                self.rechazo(e, |codigo, detalle| saga_refusal(reserva, codigo, detalle))
+            })?;
+        h.map(|h| hash::registro(&clave, &h)).transpose()
+    }
+
+    async fn liberar(&self, reserva: &RegistroSaga, estado_final: Estado) -> Result<bool> {
+        if estado_final.retiene_entradas() {
+            return Err(Error::Invalido(format!(
+                "estado final inválido {estado_final}: liberar deja la reserva cancelada, compensada o expirada"
+            )));
+        }
+        let r = &reserva.reserva;
+        let hecho: i64 = self
+            .correr(
+                &LIBERAR,
+                &[
+                    &self.claves.registro(&r.evento_id, &r.id),
+                    &self.claves.contador(&r.evento_id),
+                    &self.claves.retenidas(&r.evento_id),
+                    &self.claves.bloqueo(&r.usuario_id, &r.evento_id),
+                    &self.claves.pago(&r.evento_id, &r.id),
+                ],
+                &[r.id.to_string(), estado_final.as_str().to_owned()],
+            )
+            .await
+            .map_err(|e| {
+                self.rechazo(e, |codigo, detalle| match codigo {
+                    "EF_SIN_CONTADOR" => Some(rechazo::sin_contador(&r.evento_id)),
+                    _ => saga_refusal(&r.id, codigo, detalle),
+                })
+            })?;
+        Ok(hecho == 1)
+    }
+
+    async fn ver(&self, reserva: &ReservaId) -> Result<RegistroSaga> {
+        let evento = self.evento_de(reserva).await?;
+        self.registros(vec![(evento, reserva.to_string())])
+            .await?
+            .pop()
+            .ok_or_else(|| Error::no_encontrado("reserva", reserva))
+    }
+
+    async fn de_evento(&self, evento: &EventoId) -> Result<Vec<RegistroSaga>> {
+        let ids = self.miembros(std::slice::from_ref(evento)).await?;
+        let mut registros = self.registros(ids).await?;
+        ordenar(&mut registros);
+        Ok(registros)
+    }
+
+    async fn listar(&self, filtro: &FiltroReservas) -> Result<Vec<RegistroSaga>> {
+        let eventos = match &filtro.evento {
+            Some(e) => vec![e.clone()],
+            None => self.eventos().await?,
+        };
+        let ids = self.miembros(&eventos).await?;
+        let mut registros: Vec<RegistroSaga> = self
+            .registros(ids)
+            .await?
+            .into_iter()
+            .filter(|r| {
+                filtro
+                    .usuario
+                    .as_ref()
+                    .is_none_or(|u| &r.reserva.usuario_id == u)
+            })
+            .filter(|r| filtro.estado.is_none_or(|s| r.reserva.estado == s))
+            .collect();
+        ordenar(&mut registros);
+        Ok(registros)
+    }
+
+    async fn vencidas(&self) -> Result<Vec<RegistroSaga>> {
+        let ahora = self.reloj().await?;
+        let eventos = self.eventos().await?;
+        let hasta = format!("({}", ahora.millis());
+        let ids = self
+            .ids_por_evento(&eventos, |e| {
+                let mut c = redis::cmd("ZRANGEBYSCORE");
+                c.arg(self.claves.retenidas(e)).arg("-inf").arg(&hasta);
+                c
+            })
+            .await?;
+        // The zset is only an index: the record decides, and it may have moved on since.
+        let mut registros: Vec<RegistroSaga> = self
+            .registros(ids)
+            .await?
+            .into_iter()
+            .filter(|r| r.en_curso() && r.expira < ahora)
+            .collect();
+        registros.sort_by(|a, b| (a.expira, &a.reserva.id).cmp(&(b.expira, &b.reserva.id)));
+        Ok(registros)
+    }
+
+    async fn en_curso_de_usuario(&self, usuario: &UsuarioId) -> Result<Option<ReservaId>> {
+        let eventos = self.eventos().await?;
+        if eventos.is_empty() {
+            return Ok(None);
+        }
+        let mut p = redis::pipe();
+        for e in &eventos {
+            p.cmd("GET").arg(self.claves.bloqueo(usuario, e));
+        }
+        let bloqueos: Vec<Option<String>> = p
+            .query_async(&mut self.con())
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(bloqueos
+            .into_iter()
+            .flatten()
+            .find_map(|id| ReservaId::parse(&id).ok()))
+    }
+
+    async fn restaurar(&self, registro: &RegistroSaga, cobro: Option<&Cobro>) -> Result<()> {
+        let r = &registro.reserva;
+        let mut p = redis::pipe();
+        p.cmd("SET")
+            .arg(self.claves.indice(r.id.as_str()))
+            .arg(r.evento_id.as_str())
+            .ignore()
+            .cmd("SADD")
+            .arg(self.claves.eventos())
+            .arg(r.evento_id.as_str())
+            .ignore();
+        if let Some(c) = cobro {
+            p.cmd("HSET")
+                .arg(self.claves.pago(&r.evento_id, &r.id))
+                .arg(hash::campos_cobro(c))
+                .ignore();
+        }
+        p.query_async::<()>(&mut self.con())
+            .await
+            .map_err(|e| self.error(e))?;
+        let mut args = vec![
+            r.id.to_string(),
+            if registro.terminada { "1" } else { "0" }.to_owned(),
+            registro.expira.millis().to_string(),
+        ];
+        for (campo, valor) in hash::campos(registro) {
+            args.push(campo.to_owned());
+            args.push(valor);
+        }
+        let _: i64 = self
+            .correr(
+                &RESTAURAR,
+                &[
+                    &self.claves.registro(&r.evento_id, &r.id),
+                    &self.claves.reservas(&r.evento_id),
+                    &self.claves.retenidas(&r.evento_id),
+                ],
+                &args,
+            )
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    async fn vincular_clave(
+        &self,
+        clave: &ClaveIdempotencia,
+        huella: &str,
+        reserva: &ReservaId,
+    ) -> Result<Option<(String, ReservaId)>> {
+        let k = self.claves.idempotencia(clave);
+        let json = serde_json::to_string(&Vinculo {
+            huella: huella.to_owned(),
+            reserva: reserva.clone(),
+        })
+        .map_err(|e| Error::Interno(e.into()))?;
+        let previo: Option<String> = self
+            .correr(
+                &VINCULAR_CLAVE,
+                &[&k],
+                &[json, TTL_IDEMPOTENCIA_S.to_string()],
+            )
+            .await
+            .map_err(|e| self.error(e))?;
+        previo
+            .map(|v| {
+                serde_json::from_str::<Vinculo>(&v)
+                    .map(|v| (v.huella, v.reserva))
+                    .map_err(|e| {
+                        Error::Inconsistencia(format!(
+                            "dato corrupto en Redis: la clave {k} no es un vínculo de idempotencia ({e})"
+                        ))
+                    })
+            })
+            .transpose()
+    }
+
+    async fn registrar_cobro(&self, reserva: &RegistroSaga, aprobado: bool) -> Result<Cobro> {
+        let r = &reserva.reserva;
+        let h: Hash = self
+            .correr(
+                &REGISTRAR_COBRO,
+                &[
+                    &self.claves.pago(&r.evento_id, &r.id),
+                    &self.claves.registro(&r.evento_id, &r.id),
+                ],
+                &[
+                    r.importe.to_string(),
+                    if aprobado { "1" } else { "0" }.to_owned(),
+                ],
+            )
+            .await
+            .map_err(|e| self.rechazo(e, |codigo, detalle| saga_refusal(&r.id, codigo, detalle)))?;
+        self.cobro_de(reserva, &h)
+    }
+
+    async fn registrar_reembolso(&self, reserva: &RegistroSaga) -> Result<Option<Cobro>> {
+        let r = &reserva.reserva;
+        let h: Option<Hash> = self
+            .correr(
+                &REGISTRAR_REEMBOLSO,
+                &[&self.claves.pago(&r.evento_id, &r.id)],
+                &[],
+            )
+            .await
+            .map_err(|e| self.error(e))?;
+        h.map(|h| self.cobro_de(reserva, &h)).transpose()
+    }
+
+    async fn cobro(&self, reserva: &RegistroSaga) -> Result<Option<Cobro>> {
+        let r = &reserva.reserva;
+        let h: Hash = redis::cmd("HGETALL")
+            .arg(self.claves.pago(&r.evento_id, &r.id))
+            .query_async(&mut self.con())
+            .await
+            .map_err(|e| self.error(e))?;
+        if h.is_empty() {
+            return Ok(None);
+        }
+        self.cobro_de(reserva, &h).map(Some)
+    }
+
+    async fn cobros_de_evento(&self, evento: &EventoId) -> Result<Vec<Cobro>> {
+        let ids = self.miembros(std::slice::from_ref(evento)).await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut p = redis::pipe();
+        for (e, id) in &ids {
+            p.cmd("HGETALL")
+                .arg(format!("{}{id}", self.claves.prefijo_pago(e)));
+        }
+        let hashes: Vec<Hash> = p
+            .query_async(&mut self.con())
+            .await
+            .map_err(|e| self.error(e))?;
+        let mut cobros = Vec::new();
+        for ((e, id), h) in ids.iter().zip(hashes) {
+            if h.is_empty() {
+                continue;
+            }
+            let reserva = ReservaId::parse(id).map_err(|_| {
+                Error::Inconsistencia(format!(
+                    "dato corrupto en Redis: {} contiene {id:?}, que no es un id de reserva",
+                    self.claves.reservas(e)
+                ))
+            })?;
+            let clave = format!("{}{id}", self.claves.prefijo_pago(e));
+            cobros.push(hash::cobro(&clave, &reserva, &h)?);
+        }
+        Ok(cobros)
+    }
+
+    async fn ping(&self) -> Result<String> {
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut self.con())
+            .await
+            .map_err(|e| self.error(e))?;
+        let version = info
+            .lines()
+            .find_map(|l| l.strip_prefix("redis_version:"))
+            .map(str::trim)
+            .unwrap_or("(versión desconocida)");
+        Ok(format!("Redis {version}"))
+    }
+}
+
+/// The refusals of the scripts that guard a purchase's states (see `rechazo`).
+fn saga_refusal(reserva: &ReservaId, codigo: &str, detalle: &str) -> Option<Error> {
+    Some(match codigo {
+        "EF_NO_RESERVA" => Error::no_encontrado("reserva", reserva),
+        "EF_NO_PENDIENTE" => rechazo::no_pendiente(reserva, detalle),
+        "EF_TOMADA" => rechazo::tomada(reserva, detalle),
+        "EF_NO_COBRABLE" => rechazo::no_cobrable(reserva, detalle),
+        "EF_NO_TOMADA" => rechazo::no_tomada(reserva),
+        "EF_COBRO_EN_PIE" => rechazo::cobro_en_pie(reserva),
+        _ => return None,
+    })
+}
+
+/// Listing order: oldest first, id as the tie-break so the order is stable.
+fn ordenar(registros: &mut [RegistroSaga]) {
+    registros
+        .sort_by(|a, b| (a.reserva.creada, &a.reserva.id).cmp(&(b.reserva.creada, &b.reserva.id)));
+}
