@@ -10,6 +10,8 @@
 mod esquema;
 mod eventos;
 mod filas;
+mod pagos;
+mod registros;
 mod reservas;
 mod usuarios;
 

@@ -5,10 +5,14 @@
 //! backends apart.
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 
 use super::filas::{self, COLUMNAS_PAGO, COLUMNAS_RESERVA};
-use super::{R, SqliteStore};
+use super::registros::{
+    TTL_MIN_BLOQUEO_MS, cobro, contador, de_la_saga, elegible, escribir_registro, liberar_vencidas,
+    mover_contador, registro, registro_o_error, registros, reloj, soltar_bloqueo,
+};
+use super::{SqliteStore, pagos};
 use crate::domain::{
     Aforo, ClaveIdempotencia, Estado, EventoId, Fecha, Reserva, ReservaId, UsuarioId,
 };
@@ -17,169 +21,6 @@ use crate::store::{
     Cobro, Fase, FiltroReservas, Paso, Reclamo, RegistroSaga, ReservaStore, Retencion, Toma,
     rechazo,
 };
-
-/// As on Redis: long enough for any client retry, short enough not to pile up.
-const TTL_IDEMPOTENCIA_MS: i64 = 7 * 24 * 3600 * 1000;
-/// As on Redis: a lock that expires before the take returns would protect nothing.
-const TTL_MIN_BLOQUEO_MS: i64 = 1000;
-/// As on Redis: expired holds released by one take, at most.
-const LIBERABLES_POR_TOMA: i64 = 256;
-
-/// SQLite's clock in epoch ms: the one clock every process sharing the file compares with.
-fn reloj(con: &Connection) -> R<i64> {
-    Ok(con
-        .prepare_cached("SELECT CAST(round(unixepoch('subsec') * 1000) AS INTEGER)")?
-        .query_row([], |r| r.get(0))?)
-}
-
-/// `(counter, capacity)` of an event, if it has a counter.
-fn contador(con: &Connection, evento: &str) -> R<Option<(i64, Option<i64>)>> {
-    Ok(con
-        .prepare_cached("SELECT entradas, aforo FROM contadores WHERE evento_id = ?1")?
-        .query_row([evento], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?)
-}
-
-fn registro(con: &Connection, id: &str) -> R<Option<RegistroSaga>> {
-    let mut stmt = con.prepare_cached(&format!(
-        "SELECT {COLUMNAS_RESERVA} FROM reservas WHERE id = ?1"
-    ))?;
-    filas::una(&mut stmt, [id], filas::registro)
-}
-
-fn registro_o_error(con: &Connection, id: &ReservaId) -> R<RegistroSaga> {
-    registro(con, id.as_str())?.ok_or_else(|| Error::no_encontrado("reserva", id).into())
-}
-
-fn cobro(con: &Connection, reserva: &str) -> R<Option<Cobro>> {
-    let mut stmt = con.prepare_cached(&format!(
-        "SELECT {COLUMNAS_PAGO} FROM pagos WHERE reserva_id = ?1"
-    ))?;
-    filas::una(&mut stmt, [reserva], filas::cobro)
-}
-
-/// Drops the user's lock on the event if this reservation still holds it.
-fn soltar_bloqueo(con: &Connection, r: &Reserva) -> R<()> {
-    con.prepare_cached(
-        "DELETE FROM bloqueos WHERE usuario_id = ?1 AND evento_id = ?2 AND reserva_id = ?3",
-    )?
-    .execute([r.usuario_id.as_str(), r.evento_id.as_str(), r.id.as_str()])?;
-    Ok(())
-}
-
-fn mover_contador(con: &Connection, evento: &EventoId, delta: i64) -> R<()> {
-    let movidas = con
-        .prepare_cached("UPDATE contadores SET entradas = entradas + ?2 WHERE evento_id = ?1")?
-        .execute(params![evento.as_str(), delta])?;
-    if movidas == 0 {
-        // Adding to a missing counter would invent one holding only these seats.
-        return Err(rechazo::sin_contador(evento).into());
-    }
-    Ok(())
-}
-
-/// Inserts or overwrites a record whole.
-fn escribir_registro(con: &Connection, r: &RegistroSaga, reemplazar: bool) -> R<()> {
-    let verbo = if reemplazar {
-        "INSERT OR REPLACE"
-    } else {
-        "INSERT"
-    };
-    let res = &r.reserva;
-    con.prepare_cached(&format!(
-        "{verbo} INTO reservas ({COLUMNAS_RESERVA}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
-    ))?
-    .execute(params![
-        res.id.as_str(),
-        res.evento_id.as_str(),
-        res.usuario_id.as_str(),
-        res.entradas.get(),
-        res.estado.as_str(),
-        res.importe,
-        res.creada.millis(),
-        res.actualizada.millis(),
-        r.paso.as_str(),
-        r.fase.as_str(),
-        r.expira.millis(),
-        r.clave.as_ref().map(|k| k.as_str()),
-        r.fecha_compra.map(Fecha::millis),
-        i64::from(r.terminada),
-        r.toma.map(Toma::as_str),
-        r.reclamada_hasta.map(Fecha::millis),
-        r.fallo.as_deref(),
-    ])?;
-    Ok(())
-}
-
-/// Records in listing order: oldest first, id as the tie-break (as on Redis).
-fn registros(con: &Connection, filtro: &FiltroReservas) -> R<Vec<RegistroSaga>> {
-    let mut stmt = con.prepare_cached(&format!(
-        "SELECT {COLUMNAS_RESERVA} FROM reservas \
-         WHERE (?1 IS NULL OR evento_id = ?1) \
-           AND (?2 IS NULL OR usuario_id = ?2) \
-           AND (?3 IS NULL OR estado = ?3) \
-         ORDER BY creada, id"
-    ))?;
-    filas::todas(
-        &mut stmt,
-        params![
-            filtro.evento.as_ref().map(|e| e.as_str()),
-            filtro.usuario.as_ref().map(|u| u.as_str()),
-            filtro.estado.map(Estado::as_str),
-        ],
-        filas::registro,
-    )
-}
-
-/// Releases the event's expired holds whose payment never started (step `inventario`,
-/// no ledger entry, not taken over), as `tomar.lua` does.
-fn liberar_vencidas(con: &Connection, evento: &EventoId, ahora: i64) -> R<()> {
-    let mut stmt = con.prepare_cached(&format!(
-        "SELECT {COLUMNAS_RESERVA} FROM reservas \
-         WHERE evento_id = ?1 AND terminada = 0 AND expira < ?2 AND estado = 'pendiente' \
-           AND toma IS NULL AND paso = 'inventario' \
-           AND NOT EXISTS (SELECT 1 FROM pagos WHERE pagos.reserva_id = reservas.id) \
-         ORDER BY expira LIMIT ?3"
-    ))?;
-    let vencidas = filas::todas(
-        &mut stmt,
-        params![evento.as_str(), ahora, LIBERABLES_POR_TOMA],
-        filas::registro,
-    )?;
-    for v in vencidas {
-        mover_contador(con, evento, i64::from(v.reserva.entradas.get()))?;
-        con.prepare_cached(
-            "UPDATE reservas SET estado = 'expirada', terminada = 1, actualizada = ?2 WHERE id = ?1",
-        )?
-        .execute(params![v.reserva.id.as_str(), ahora])?;
-        soltar_bloqueo(con, &v.reserva)?;
-    }
-    Ok(())
-}
-
-/// Refuses (as `EF_TOMADA` on Redis) a saga step on a purchase it no longer owns.
-fn de_la_saga(r: &RegistroSaga) -> R<()> {
-    match (r.terminada, r.toma) {
-        (false, None) => Ok(()),
-        (_, Some(t)) => Err(rechazo::tomada(&r.reserva.id, t.as_str()).into()),
-        (true, None) => Err(rechazo::tomada(&r.reserva.id, r.reserva.estado.as_str()).into()),
-    }
-}
-
-/// Whether a claim for `motivo` may take `r` over at `ahora` (the table of
-/// `docs/consistency.md`; `reclamar.lua` applies the same).
-fn elegible(r: &RegistroSaga, motivo: &Reclamo, ahora: Fecha) -> bool {
-    let libre = r.toma.is_none() || r.reclamada_hasta.is_none_or(|h| h <= ahora);
-    match motivo {
-        Reclamo::Fallo(_) => !r.terminada && r.toma.is_none(),
-        Reclamo::Vencida => {
-            !r.terminada && libre && (r.toma == Some(Toma::Compensacion) || r.expira < ahora)
-        }
-        Reclamo::Forzada => !r.terminada && libre,
-        Reclamo::Cancelacion => r.reserva.estado == Estado::Confirmada && r.terminada && libre,
-    }
-}
 
 #[async_trait]
 impl ReservaStore for SqliteStore {
@@ -619,94 +460,20 @@ impl ReservaStore for SqliteStore {
         reserva: &ReservaId,
     ) -> Result<Option<(String, ReservaId)>> {
         let (clave, huella, reserva) = (clave.clone(), huella.to_owned(), reserva.clone());
-        self.escribir(move |tx| {
-            let ahora = reloj(tx)?;
-            let k = clave.as_str();
-            // A key past its time is gone, as a Redis key past its TTL.
-            tx.prepare_cached("DELETE FROM idempotencia WHERE clave = ?1 AND caduca <= ?2")?
-                .execute(params![k, ahora])?;
-            let previo: Option<(String, String)> = tx
-                .prepare_cached("SELECT huella, reserva_id FROM idempotencia WHERE clave = ?1")?
-                .query_row([k], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            match previo {
-                Some((h, r)) => {
-                    let r = ReservaId::parse(&r).map_err(|e| {
-                        Error::Inconsistencia(format!(
-                            "dato corrupto en SQLite: la clave de idempotencia {k:?} no apunta a una reserva ({e})"
-                        ))
-                    })?;
-                    Ok(Some((h, r)))
-                }
-                None => {
-                    tx.prepare_cached(
-                        "INSERT INTO idempotencia (clave, huella, reserva_id, caduca) \
-                         VALUES (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute(params![
-                        k,
-                        huella,
-                        reserva.as_str(),
-                        ahora.saturating_add(TTL_IDEMPOTENCIA_MS)
-                    ])?;
-                    Ok(None)
-                }
-            }
-        })
-        .await
+        self.escribir(move |tx| pagos::vincular_clave(tx, &clave, &huella, &reserva))
+            .await
     }
 
     async fn registrar_cobro(&self, reserva: &RegistroSaga, aprobado: bool) -> Result<Cobro> {
         let r = reserva.reserva.clone();
-        self.escribir(move |tx| {
-            // The first decision wins: a retried charge reads it back instead.
-            if let Some(c) = cobro(tx, r.id.as_str())? {
-                return Ok(c);
-            }
-            let actual = registro_o_error(tx, &r.id)?;
-            let ahora = reloj(tx)?;
-            let motivo = if actual.toma.is_some() {
-                Some("tomada")
-            } else if actual.reserva.estado != Estado::Pendiente || actual.terminada {
-                Some(actual.reserva.estado.as_str())
-            } else if actual.expira.millis() <= ahora {
-                Some("vencida")
-            } else {
-                None
-            };
-            if let Some(m) = motivo {
-                return Err(rechazo::no_cobrable(&r.id, m).into());
-            }
-            tx.prepare_cached(
-                "INSERT INTO pagos (reserva_id, evento_id, importe, aprobado, cobrado) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                r.id.as_str(),
-                r.evento_id.as_str(),
-                r.importe,
-                i64::from(aprobado),
-                ahora
-            ])?;
-            cobro(tx, r.id.as_str())?.ok_or_else(|| Error::no_encontrado("reserva", &r.id).into())
-        })
-        .await
+        self.escribir(move |tx| pagos::registrar_cobro(tx, &r, aprobado))
+            .await
     }
 
     async fn registrar_reembolso(&self, reserva: &RegistroSaga) -> Result<Option<Cobro>> {
         let id = reserva.reserva.id.clone();
-        self.escribir(move |tx| {
-            match cobro(tx, id.as_str())? {
-                Some(c) if c.aprobado => {}
-                _ => return Ok(None),
-            }
-            tx.prepare_cached(
-                "UPDATE pagos SET reembolsado = ?2 WHERE reserva_id = ?1 AND reembolsado IS NULL",
-            )?
-            .execute(params![id.as_str(), reloj(tx)?])?;
-            cobro(tx, id.as_str())
-        })
-        .await
+        self.escribir(move |tx| pagos::registrar_reembolso(tx, &id))
+            .await
     }
 
     async fn cobro(&self, reserva: &RegistroSaga) -> Result<Option<Cobro>> {

@@ -4,7 +4,9 @@
 
 mod claves;
 mod hash;
+mod pagos;
 mod reservas;
+mod retencion;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;

@@ -2,17 +2,12 @@
 //! refusals map to the messages of `store::rechazo`, shared with the SQLite store.
 
 use async_trait::async_trait;
-use redis::RedisResult;
 
 use super::{
     AJUSTAR_AFORO, BORRAR_EVENTO, COMPLETAR, CONFIRMAR, FIJAR_CONTADOR, Hash, LIBERAR, MARCAR,
-    RECLAMAR, REGISTRAR_COBRO, REGISTRAR_REEMBOLSO, RESTAURAR, RedisStore, TOMAR,
-    TTL_IDEMPOTENCIA_S, TTL_MIN_BLOQUEO_MS, VINCULAR_CLAVE, Vinculo, claves::Claves, codigo_propio,
-    hash,
+    RECLAMAR, REGISTRAR_COBRO, REGISTRAR_REEMBOLSO, RedisStore, hash,
 };
-use crate::domain::{
-    Aforo, ClaveIdempotencia, Estado, EventoId, Fecha, Reserva, ReservaId, UsuarioId,
-};
+use crate::domain::{Aforo, ClaveIdempotencia, Estado, EventoId, Fecha, ReservaId, UsuarioId};
 use crate::error::{Error, Result};
 use crate::store::{
     Cobro, Fase, FiltroReservas, Paso, Reclamo, RegistroSaga, ReservaStore, Retencion, rechazo,
@@ -193,97 +188,7 @@ impl ReservaStore for RedisStore {
     }
 
     async fn tomar(&self, r: &Retencion) -> Result<RegistroSaga> {
-        // The script overwrites the instants with the server's clock.
-        let nuevo = RegistroSaga {
-            reserva: Reserva {
-                id: r.reserva.clone(),
-                evento_id: r.evento.clone(),
-                usuario_id: r.usuario.clone(),
-                entradas: r.entradas,
-                estado: Estado::Pendiente,
-                importe: r.importe,
-                creada: Fecha::from_millis(0),
-                actualizada: Fecha::from_millis(0),
-            },
-            paso: Paso::Inventario,
-            fase: Fase::Hecho,
-            expira: Fecha::from_millis(0),
-            clave: r.clave.clone(),
-            fecha_compra: None,
-            terminada: false,
-            toma: None,
-            reclamada_hasta: None,
-            fallo: None,
-        };
-        let mut args = vec![
-            r.reserva.to_string(),
-            r.entradas.to_string(),
-            r.ttl_ms.to_string(),
-            TTL_MIN_BLOQUEO_MS.to_string(),
-            self.claves.prefijo_registro(&r.evento),
-            self.claves.prefijo_pago(&r.evento),
-            self.claves.prefijo_bloqueo(),
-            Claves::sufijo_bloqueo(&r.evento),
-        ];
-        for (campo, valor) in hash::campos(&nuevo) {
-            args.push(campo.to_owned());
-            args.push(valor);
-        }
-        let indice = self.claves.indice(r.reserva.as_str());
-        let mut set_indice = redis::cmd("SET");
-        set_indice.arg(&indice).arg(r.evento.as_str());
-        let registro = self.claves.registro(&r.evento, &r.reserva);
-        let res: RedisResult<Hash> = self
-            .correr_tras(
-                set_indice,
-                &TOMAR,
-                &[
-                    &self.claves.contador(&r.evento),
-                    &self.claves.reservas(&r.evento),
-                    &self.claves.retenidas(&r.evento),
-                    &registro,
-                    &self.claves.bloqueo(&r.usuario, &r.evento),
-                ],
-                &args,
-            )
-            .await;
-        match res {
-            Ok(h) => hash::registro(&registro, &h),
-            Err(e) => {
-                // The index was written ahead of the take; drop it unless the record it
-                // points to exists (a retried take of this same reservation).
-                let conservar = match codigo_propio(&e) {
-                    Some(("EF_EXISTE", _)) => true,
-                    Some(("EF_EN_CURSO", titular)) => titular == r.reserva.as_str(),
-                    Some(_) => false,
-                    // Unknown outcome (the connection failed): the take may have happened.
-                    None => true,
-                };
-                if !conservar {
-                    let _: RedisResult<()> = redis::cmd("DEL")
-                        .arg(&indice)
-                        .query_async(&mut self.con())
-                        .await;
-                }
-                Err(self.rechazo(e, |codigo, detalle| match codigo {
-                    "EF_EN_CURSO" => Some(rechazo::compra_en_curso(&r.usuario, &r.evento)),
-                    "EF_SIN_EVENTO" => Some(Error::no_encontrado("evento", &r.evento)),
-                    "EF_SIN_ENTRADAS" => Some(Error::SinEntradas {
-                        evento: r.evento.to_string(),
-                        pedidas: r.entradas.get(),
-                        disponibles: detalle.parse().ok()?,
-                    }),
-                    "EF_EXISTE" => Some(rechazo::reserva_existe(&r.reserva)),
-                    "EF_CONTADOR_CORRUPTO" => Some(Error::Inconsistencia(format!(
-                        "dato corrupto en Redis: el contador {} no es un entero; \
-                         ejecute `eventflow verificar --evento {} --reparar`",
-                        self.claves.contador(&r.evento),
-                        r.evento
-                    ))),
-                    _ => None,
-                }))
-            }
-        }
+        self.tomar_(r).await
     }
 
     async fn marcar(&self, reserva: &RegistroSaga, paso: Paso, fase: Fase) -> Result<()> {
@@ -463,47 +368,7 @@ impl ReservaStore for RedisStore {
     }
 
     async fn restaurar(&self, registro: &RegistroSaga, cobro: Option<&Cobro>) -> Result<()> {
-        let r = &registro.reserva;
-        let mut p = redis::pipe();
-        p.cmd("SET")
-            .arg(self.claves.indice(r.id.as_str()))
-            .arg(r.evento_id.as_str())
-            .ignore()
-            .cmd("SADD")
-            .arg(self.claves.eventos())
-            .arg(r.evento_id.as_str())
-            .ignore();
-        if let Some(c) = cobro {
-            p.cmd("HSET")
-                .arg(self.claves.pago(&r.evento_id, &r.id))
-                .arg(hash::campos_cobro(c))
-                .ignore();
-        }
-        p.query_async::<()>(&mut self.con())
-            .await
-            .map_err(|e| self.error(e))?;
-        let mut args = vec![
-            r.id.to_string(),
-            if registro.terminada { "1" } else { "0" }.to_owned(),
-            registro.expira.millis().to_string(),
-        ];
-        for (campo, valor) in hash::campos(registro) {
-            args.push(campo.to_owned());
-            args.push(valor);
-        }
-        let _: i64 = self
-            .correr(
-                &RESTAURAR,
-                &[
-                    &self.claves.registro(&r.evento_id, &r.id),
-                    &self.claves.reservas(&r.evento_id),
-                    &self.claves.retenidas(&r.evento_id),
-                ],
-                &args,
-            )
-            .await
-            .map_err(|e| self.error(e))?;
-        Ok(())
+        self.restaurar_(registro, cobro).await
     }
 
     async fn vincular_clave(
@@ -512,31 +377,7 @@ impl ReservaStore for RedisStore {
         huella: &str,
         reserva: &ReservaId,
     ) -> Result<Option<(String, ReservaId)>> {
-        let k = self.claves.idempotencia(clave);
-        let json = serde_json::to_string(&Vinculo {
-            huella: huella.to_owned(),
-            reserva: reserva.clone(),
-        })
-        .map_err(|e| Error::Interno(e.into()))?;
-        let previo: Option<String> = self
-            .correr(
-                &VINCULAR_CLAVE,
-                &[&k],
-                &[json, TTL_IDEMPOTENCIA_S.to_string()],
-            )
-            .await
-            .map_err(|e| self.error(e))?;
-        previo
-            .map(|v| {
-                serde_json::from_str::<Vinculo>(&v)
-                    .map(|v| (v.huella, v.reserva))
-                    .map_err(|e| {
-                        Error::Inconsistencia(format!(
-                            "dato corrupto en Redis: la clave {k} no es un vínculo de idempotencia ({e})"
-                        ))
-                    })
-            })
-            .transpose()
+        self.vincular_clave_(clave, huella, reserva).await
     }
 
     async fn registrar_cobro(&self, reserva: &RegistroSaga, aprobado: bool) -> Result<Cobro> {
@@ -585,34 +426,7 @@ impl ReservaStore for RedisStore {
     }
 
     async fn cobros_de_evento(&self, evento: &EventoId) -> Result<Vec<Cobro>> {
-        let ids = self.miembros(std::slice::from_ref(evento)).await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut p = redis::pipe();
-        for (e, id) in &ids {
-            p.cmd("HGETALL")
-                .arg(format!("{}{id}", self.claves.prefijo_pago(e)));
-        }
-        let hashes: Vec<Hash> = p
-            .query_async(&mut self.con())
-            .await
-            .map_err(|e| self.error(e))?;
-        let mut cobros = Vec::new();
-        for ((e, id), h) in ids.iter().zip(hashes) {
-            if h.is_empty() {
-                continue;
-            }
-            let reserva = ReservaId::parse(id).map_err(|_| {
-                Error::Inconsistencia(format!(
-                    "dato corrupto en Redis: {} contiene {id:?}, que no es un id de reserva",
-                    self.claves.reservas(e)
-                ))
-            })?;
-            let clave = format!("{}{id}", self.claves.prefijo_pago(e));
-            cobros.push(hash::cobro(&clave, &reserva, &h)?);
-        }
-        Ok(cobros)
+        self.cobros_de_evento_(evento).await
     }
 
     async fn ping(&self) -> Result<String> {

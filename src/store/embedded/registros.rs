@@ -1,0 +1,174 @@
+//! The SQLite side of the reservation rules: row helpers and the predicates the
+//! transactions of `reservas` and `pagos` apply, each the twin of a Redis Lua script's
+//! check (`store::rechazo` holds their shared messages).
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::R;
+use super::filas::{self, COLUMNAS_PAGO, COLUMNAS_RESERVA};
+use crate::domain::{Estado, EventoId, Fecha, Reserva, ReservaId};
+use crate::error::Error;
+use crate::store::{Cobro, FiltroReservas, Reclamo, RegistroSaga, Toma, rechazo};
+
+/// As on Redis: long enough for any client retry, short enough not to pile up.
+pub(super) const TTL_IDEMPOTENCIA_MS: i64 = 7 * 24 * 3600 * 1000;
+/// As on Redis: a lock that expires before the take returns would protect nothing.
+pub(super) const TTL_MIN_BLOQUEO_MS: i64 = 1000;
+/// As on Redis: expired holds released by one take, at most.
+pub(super) const LIBERABLES_POR_TOMA: i64 = 256;
+
+/// SQLite's clock in epoch ms: the one clock every process sharing the file compares with.
+pub(super) fn reloj(con: &Connection) -> R<i64> {
+    Ok(con
+        .prepare_cached("SELECT CAST(round(unixepoch('subsec') * 1000) AS INTEGER)")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// `(counter, capacity)` of an event, if it has a counter.
+pub(super) fn contador(con: &Connection, evento: &str) -> R<Option<(i64, Option<i64>)>> {
+    Ok(con
+        .prepare_cached("SELECT entradas, aforo FROM contadores WHERE evento_id = ?1")?
+        .query_row([evento], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+pub(super) fn registro(con: &Connection, id: &str) -> R<Option<RegistroSaga>> {
+    let mut stmt = con.prepare_cached(&format!(
+        "SELECT {COLUMNAS_RESERVA} FROM reservas WHERE id = ?1"
+    ))?;
+    filas::una(&mut stmt, [id], filas::registro)
+}
+
+pub(super) fn registro_o_error(con: &Connection, id: &ReservaId) -> R<RegistroSaga> {
+    registro(con, id.as_str())?.ok_or_else(|| Error::no_encontrado("reserva", id).into())
+}
+
+pub(super) fn cobro(con: &Connection, reserva: &str) -> R<Option<Cobro>> {
+    let mut stmt = con.prepare_cached(&format!(
+        "SELECT {COLUMNAS_PAGO} FROM pagos WHERE reserva_id = ?1"
+    ))?;
+    filas::una(&mut stmt, [reserva], filas::cobro)
+}
+
+/// Drops the user's lock on the event if this reservation still holds it.
+pub(super) fn soltar_bloqueo(con: &Connection, r: &Reserva) -> R<()> {
+    con.prepare_cached(
+        "DELETE FROM bloqueos WHERE usuario_id = ?1 AND evento_id = ?2 AND reserva_id = ?3",
+    )?
+    .execute([r.usuario_id.as_str(), r.evento_id.as_str(), r.id.as_str()])?;
+    Ok(())
+}
+
+pub(super) fn mover_contador(con: &Connection, evento: &EventoId, delta: i64) -> R<()> {
+    let movidas = con
+        .prepare_cached("UPDATE contadores SET entradas = entradas + ?2 WHERE evento_id = ?1")?
+        .execute(params![evento.as_str(), delta])?;
+    if movidas == 0 {
+        // Adding to a missing counter would invent one holding only these seats.
+        return Err(rechazo::sin_contador(evento).into());
+    }
+    Ok(())
+}
+
+/// Inserts or overwrites a record whole.
+pub(super) fn escribir_registro(con: &Connection, r: &RegistroSaga, reemplazar: bool) -> R<()> {
+    let verbo = if reemplazar {
+        "INSERT OR REPLACE"
+    } else {
+        "INSERT"
+    };
+    let res = &r.reserva;
+    con.prepare_cached(&format!(
+        "{verbo} INTO reservas ({COLUMNAS_RESERVA}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+    ))?
+    .execute(params![
+        res.id.as_str(),
+        res.evento_id.as_str(),
+        res.usuario_id.as_str(),
+        res.entradas.get(),
+        res.estado.as_str(),
+        res.importe,
+        res.creada.millis(),
+        res.actualizada.millis(),
+        r.paso.as_str(),
+        r.fase.as_str(),
+        r.expira.millis(),
+        r.clave.as_ref().map(|k| k.as_str()),
+        r.fecha_compra.map(Fecha::millis),
+        i64::from(r.terminada),
+        r.toma.map(Toma::as_str),
+        r.reclamada_hasta.map(Fecha::millis),
+        r.fallo.as_deref(),
+    ])?;
+    Ok(())
+}
+
+/// Records in listing order: oldest first, id as the tie-break (as on Redis).
+pub(super) fn registros(con: &Connection, filtro: &FiltroReservas) -> R<Vec<RegistroSaga>> {
+    let mut stmt = con.prepare_cached(&format!(
+        "SELECT {COLUMNAS_RESERVA} FROM reservas \
+         WHERE (?1 IS NULL OR evento_id = ?1) \
+           AND (?2 IS NULL OR usuario_id = ?2) \
+           AND (?3 IS NULL OR estado = ?3) \
+         ORDER BY creada, id"
+    ))?;
+    filas::todas(
+        &mut stmt,
+        params![
+            filtro.evento.as_ref().map(|e| e.as_str()),
+            filtro.usuario.as_ref().map(|u| u.as_str()),
+            filtro.estado.map(Estado::as_str),
+        ],
+        filas::registro,
+    )
+}
+
+/// Releases the event's expired holds whose payment never started (step `inventario`,
+/// no ledger entry, not taken over), as `tomar.lua` does.
+pub(super) fn liberar_vencidas(con: &Connection, evento: &EventoId, ahora: i64) -> R<()> {
+    let mut stmt = con.prepare_cached(&format!(
+        "SELECT {COLUMNAS_RESERVA} FROM reservas \
+         WHERE evento_id = ?1 AND terminada = 0 AND expira < ?2 AND estado = 'pendiente' \
+           AND toma IS NULL AND paso = 'inventario' \
+           AND NOT EXISTS (SELECT 1 FROM pagos WHERE pagos.reserva_id = reservas.id) \
+         ORDER BY expira LIMIT ?3"
+    ))?;
+    let vencidas = filas::todas(
+        &mut stmt,
+        params![evento.as_str(), ahora, LIBERABLES_POR_TOMA],
+        filas::registro,
+    )?;
+    for v in vencidas {
+        mover_contador(con, evento, i64::from(v.reserva.entradas.get()))?;
+        con.prepare_cached(
+            "UPDATE reservas SET estado = 'expirada', terminada = 1, actualizada = ?2 WHERE id = ?1",
+        )?
+        .execute(params![v.reserva.id.as_str(), ahora])?;
+        soltar_bloqueo(con, &v.reserva)?;
+    }
+    Ok(())
+}
+
+/// Refuses (as `EF_TOMADA` on Redis) a saga step on a purchase it no longer owns.
+pub(super) fn de_la_saga(r: &RegistroSaga) -> R<()> {
+    match (r.terminada, r.toma) {
+        (false, None) => Ok(()),
+        (_, Some(t)) => Err(rechazo::tomada(&r.reserva.id, t.as_str()).into()),
+        (true, None) => Err(rechazo::tomada(&r.reserva.id, r.reserva.estado.as_str()).into()),
+    }
+}
+
+/// Whether a claim for `motivo` may take `r` over at `ahora` (the table of
+/// `docs/consistency.md`; `reclamar.lua` applies the same).
+pub(super) fn elegible(r: &RegistroSaga, motivo: &Reclamo, ahora: Fecha) -> bool {
+    let libre = r.toma.is_none() || r.reclamada_hasta.is_none_or(|h| h <= ahora);
+    match motivo {
+        Reclamo::Fallo(_) => !r.terminada && r.toma.is_none(),
+        Reclamo::Vencida => {
+            !r.terminada && libre && (r.toma == Some(Toma::Compensacion) || r.expira < ahora)
+        }
+        Reclamo::Forzada => !r.terminada && libre,
+        Reclamo::Cancelacion => r.reserva.estado == Estado::Confirmada && r.terminada && libre,
+    }
+}
