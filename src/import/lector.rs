@@ -15,6 +15,7 @@ use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::Formato;
+use super::estricto::{MENSAJE_UTF16, Marca, Tope, ValorJson, es_enorme, es_utf16};
 use crate::error::{Error, Result};
 
 /// A JSON Lines line longer than this is rejected (and skipped) instead of buffered, so
@@ -146,6 +147,9 @@ pub(crate) fn leer<R: Read>(
     f: &mut dyn FnMut(u64, Leido<'_>) -> ControlFlow<()>,
 ) -> Result<FinLectura> {
     let inicio = Inicio::leer(origen).map_err(error_lectura)?;
+    if es_utf16(&inicio.primera) {
+        return Err(Error::Invalido(MENSAJE_UTF16.into()));
+    }
     match formato {
         Formato::Csv => {
             let delim = delimitador(inicio.primera_linea());
@@ -291,6 +295,18 @@ fn error_csv(e: csv::Error) -> Error {
     }
 }
 
+fn registro_enorme(linea: u64) -> Leido<'static> {
+    Leido::Malo {
+        campo: None,
+        motivo: format!(
+            "el registro que empieza en la línea {linea} supera {} MiB (¿unas comillas sin cerrar?); \
+             el resto del archivo no se leyó",
+            MAX_LINEA >> 20
+        ),
+        registro: Value::Null,
+    }
+}
+
 fn leer_csv<R: BufRead>(
     origen: R,
     delim: u8,
@@ -300,6 +316,10 @@ fn leer_csv<R: BufRead>(
     // Records end at `\n` only: with the default CRLF terminator the reader stops at the
     // `\r` and reports the next record's line one short. The `\r` left on the last field
     // is dropped by `sin_cr`.
+    // The csv reader keeps a field whole in memory however long it is: the cap stops a
+    // quote that never closes. It counts what was read since the record began, read-ahead
+    // included, so it allows one buffer more than a JSON Lines line.
+    let (origen, marca) = Tope::new(origen, MAX_LINEA + BUFFER);
     let mut lector = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -320,7 +340,20 @@ fn leer_csv<R: BufRead>(
         }
     };
     let (cab, ignoradas) = cab;
-    while lector.read_byte_record(&mut fila).map_err(error_csv)? {
+    loop {
+        marca.nuevo_registro();
+        let inicio = lector.position().line();
+        match lector.read_byte_record(&mut fila) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(io) if es_enorme(io)) => {
+                // Past an unterminated quote there is no telling where the next record
+                // starts: this one is rejected and the rest of the file is not read.
+                let _ = f(inicio, registro_enorme(inicio));
+                break;
+            }
+            Err(e) => return Err(error_csv(e)),
+        }
         let linea = fila.position().map_or(0, |p| p.line());
         if en_blanco(&fila) {
             continue;
@@ -361,10 +394,7 @@ impl Registro for Map<String, Value> {
             None | Some(Value::Null) => Valor::Ausente,
             Some(Value::String(s)) if s.trim().is_empty() => Valor::Ausente,
             Some(Value::String(s)) => Valor::Texto(Cow::Borrowed(s)),
-            Some(Value::Number(n)) => match n.as_i64() {
-                Some(i) => Valor::Entero(i),
-                None => Valor::Texto(Cow::Owned(n.to_string())),
-            },
+            Some(Value::Number(n)) => numero(campo, n),
             Some(Value::Bool(_)) => {
                 Valor::Invalido(format!("{campo} debe ser texto o número, no un booleano"))
             }
@@ -382,22 +412,58 @@ impl Registro for Map<String, Value> {
     }
 }
 
-/// Hands one JSON value over: an object whose keys the schema knows is a record,
-/// anything else a bad record.
+/// Integers are exact up to 2^53 in a JSON number written with a fraction or exponent.
+const MAX_ENTERO_EXACTO: f64 = 9_007_199_254_740_992.0;
+
+/// A JSON number as the file says it: an integer (`42`, `4.2e1`, `12345678.0`) is an
+/// integer, whatever field takes it (a text field gets its decimal digits); a number with
+/// a fraction is refused rather than turned into text such as `"42.5"`.
+fn numero(campo: &str, n: &serde_json::Number) -> Valor<'static> {
+    if let Some(i) = n.as_i64() {
+        return Valor::Entero(i);
+    }
+    if let Some(u) = n.as_u64() {
+        return Valor::Texto(Cow::Owned(u.to_string()));
+    }
+    match n.as_f64() {
+        Some(x) if x.fract() == 0.0 && x.abs() <= MAX_ENTERO_EXACTO => Valor::Entero(x as i64),
+        Some(x) if x.fract() == 0.0 => Valor::Invalido(format!(
+            "{campo} es el número {n}, demasiado grande para leerlo exacto: escríbalo sin decimales ni exponente, o entre comillas"
+        )),
+        _ => Valor::Invalido(format!(
+            "{campo} es el número {n}, que no es entero: escriba un entero, o el valor entre comillas"
+        )),
+    }
+}
+
+/// Hands one JSON value over: an object whose keys the schema knows, each once, is a
+/// record; anything else a bad record.
 fn entregar(
     linea: u64,
-    v: Value,
+    v: ValorJson,
     esquema: &Esquema,
     fin: &mut FinLectura,
     f: &mut dyn FnMut(u64, Leido<'_>) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
-    let Value::Object(m) = v else {
+    if let Some(k) = v.duplicada {
+        return f(
+            linea,
+            Leido::Malo {
+                campo: Some(k.clone()),
+                motivo: format!(
+                    "la clave {k:?} aparece más de una vez en el registro; deje una sola"
+                ),
+                registro: v.valor,
+            },
+        );
+    }
+    let Value::Object(m) = v.valor else {
         return f(
             linea,
             Leido::Malo {
                 campo: None,
-                motivo: format!("se esperaba un objeto JSON, no {}", tipo_json(&v)),
-                registro: v,
+                motivo: format!("se esperaba un objeto JSON, no {}", tipo_json(&v.valor)),
+                registro: v.valor,
             },
         );
     };
@@ -507,7 +573,7 @@ fn leer_jsonl<R: BufRead>(
                 },
             )
         } else {
-            match serde_json::from_slice::<Value>(&buf) {
+            match serde_json::from_slice::<ValorJson>(&buf) {
                 Ok(v) => entregar(linea, v, esquema, &mut fin, f),
                 Err(e) => f(
                     linea,
@@ -542,6 +608,7 @@ struct Elementos<'a> {
     fin: &'a mut FinLectura,
     f: &'a mut dyn FnMut(u64, Leido<'_>) -> ControlFlow<()>,
     vistos: &'a mut u64,
+    marca: Marca,
     dentro: &'a mut bool,
     cortado: &'a mut bool,
 }
@@ -562,7 +629,9 @@ impl<'de> Visitor<'de> for Elementos<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         *self.dentro = true;
-        while let Some(v) = seq.next_element::<Value>()? {
+        self.marca.nuevo_registro();
+        while let Some(v) = seq.next_element::<ValorJson>()? {
+            self.marca.nuevo_registro();
             *self.vistos += 1;
             if entregar(*self.vistos, v, self.esquema, self.fin, self.f).is_break() {
                 *self.cortado = true;
@@ -603,12 +672,16 @@ fn leer_json<R: BufRead>(
         return Ok(fin);
     }
     let (mut vistos, mut dentro, mut cortado) = (0u64, false, false);
+    // Each element is built whole in memory before it is handed over: the cap keeps one
+    // element from being the whole file.
+    let (origen, marca) = Tope::new(origen, MAX_LINEA);
     let mut de = serde_json::Deserializer::from_reader(origen);
     let semilla = Elementos {
         esquema,
         fin: &mut fin,
         f: &mut *f,
         vistos: &mut vistos,
+        marca,
         dentro: &mut dentro,
         cortado: &mut cortado,
     };
@@ -616,7 +689,25 @@ fn leer_json<R: BufRead>(
     match resultado {
         Ok(()) => Ok(fin),
         Err(_) if cortado => Ok(fin),
-        Err(e) if e.is_io() => Err(error_lectura(e.into())),
+        Err(e) if e.is_io() => {
+            let e = io::Error::from(e);
+            if !es_enorme(&e) {
+                return Err(error_lectura(e));
+            }
+            let _ = f(
+                vistos + 1,
+                Leido::Malo {
+                    campo: None,
+                    motivo: format!(
+                        "el registro {} supera {} MiB; el resto del archivo no se leyó",
+                        vistos + 1,
+                        MAX_LINEA >> 20
+                    ),
+                    registro: Value::Null,
+                },
+            );
+            Ok(fin)
+        }
         Err(e) if !dentro => Err(Error::Invalido(format!(
             "el archivo no es un array JSON de objetos ({e}); para un objeto por línea use --formato jsonl"
         ))),
@@ -640,169 +731,5 @@ fn leer_json<R: BufRead>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    const ESQUEMA: Esquema = Esquema {
-        campos: &["nombre", "email", "aforo_total"],
-        obligatorios: &["nombre", "email"],
-        solo_lectura: &["id"],
-    };
-
-    /// Each record as `(line, Ok(json) | Err(reason))`.
-    fn registros(formato: Formato, datos: &[u8]) -> Result<Vec<(u64, Result<Value, String>)>> {
-        let mut v = Vec::new();
-        leer(formato, datos, &ESQUEMA, &mut |linea, l| {
-            v.push((
-                linea,
-                match l {
-                    Leido::Registro(r) => Ok(r.a_json()),
-                    Leido::Malo { motivo, .. } => Err(motivo),
-                },
-            ));
-            ControlFlow::Continue(())
-        })?;
-        Ok(v)
-    }
-
-    #[test]
-    fn csv_con_bom_y_crlf_da_lineas_desde_la_2() {
-        let datos = b"\xEF\xBB\xBFnombre,email\r\nAna,a@x.com\r\n\"Luis\r\nMaria\",l@x.com\r\nPepe,p@x.com\r\n";
-        let r = registros(Formato::Csv, datos).unwrap();
-        let lineas: Vec<u64> = r.iter().map(|x| x.0).collect();
-        assert_eq!(lineas, vec![2, 3, 5]);
-        assert_eq!(r[0].1.as_ref().unwrap()["email"], "a@x.com");
-    }
-
-    #[test]
-    fn csv_con_punto_y_coma_se_detecta() {
-        let r = registros(Formato::Csv, b"nombre;email\nAna;a@x.com\n").unwrap();
-        assert_eq!(r[0].1.as_ref().unwrap()["nombre"], "Ana");
-    }
-
-    #[test]
-    fn csv_sin_columna_obligatoria_o_con_una_desconocida_falla_entero() {
-        let e = registros(Formato::Csv, b"nombre\nAna\n").unwrap_err();
-        assert!(e.to_string().contains("email"), "{e}");
-        let e = registros(Formato::Csv, b"nombre,emial,email\n").unwrap_err();
-        assert!(e.to_string().contains("emial"), "{e}");
-    }
-
-    #[test]
-    fn csv_ignora_columnas_de_solo_lectura() {
-        let mut n = 0;
-        let fin = leer(
-            Formato::Csv,
-            &b"id,nombre,email\n1,Ana,a@x.com\n"[..],
-            &ESQUEMA,
-            &mut |_, _| {
-                n += 1;
-                ControlFlow::Continue(())
-            },
-        )
-        .unwrap();
-        assert_eq!(n, 1);
-        assert!(fin.ignoradas.contains("id"));
-    }
-
-    #[test]
-    fn jsonl_cuenta_lineas_en_blanco_y_rechaza_la_mala() {
-        let datos = b"{\"nombre\":\"Ana\"}\r\n\n{roto\n[1]\n{\"x\":1}\n";
-        let r = registros(Formato::Jsonl, datos).unwrap();
-        assert_eq!(r.len(), 4);
-        assert_eq!(r[0].0, 1);
-        assert!(r[0].1.is_ok());
-        assert_eq!(r[1].0, 3);
-        assert!(r[1].1.as_ref().unwrap_err().contains("json inválido"));
-        assert!(r[2].1.as_ref().unwrap_err().contains("objeto"));
-        assert!(r[3].1.as_ref().unwrap_err().contains("desconocido"));
-    }
-
-    #[test]
-    fn jsonl_linea_enorme_se_rechaza_sin_cargarla() {
-        let mut datos = b"{\"nombre\":\"".to_vec();
-        datos.extend(std::iter::repeat_n(b'a', MAX_LINEA + 10));
-        datos.extend(b"\"}\n{\"nombre\":\"B\"}\n");
-        let r = registros(Formato::Jsonl, &datos).unwrap();
-        assert_eq!(r.len(), 2);
-        assert!(r[0].1.as_ref().unwrap_err().contains("MiB"));
-        assert!(r[1].1.is_ok());
-    }
-
-    #[test]
-    fn json_array_se_lee_por_elementos_numerados() {
-        let r = registros(
-            Formato::Json,
-            b" [ {\"nombre\":\"A\"}, 3, {\"nombre\":\"B\"} ] ",
-        )
-        .unwrap();
-        let lineas: Vec<u64> = r.iter().map(|x| x.0).collect();
-        assert_eq!(lineas, vec![1, 2, 3]);
-        assert!(r[1].1.is_err());
-    }
-
-    #[test]
-    fn json_que_no_es_array_falla_y_el_roto_a_medias_es_un_rechazo() {
-        assert!(registros(Formato::Json, b"{\"nombre\":\"A\"}").is_err());
-        let r = registros(Formato::Json, b"[{\"nombre\":\"A\"}, {roto").unwrap();
-        assert_eq!(r.len(), 2);
-        assert_eq!(r[1].0, 2);
-        assert!(r[1].1.as_ref().unwrap_err().contains("no se pudo leer"));
-    }
-
-    #[test]
-    fn archivos_vacios_no_dan_registros() {
-        for f in [Formato::Csv, Formato::Jsonl, Formato::Json] {
-            assert!(registros(f, b"").unwrap().is_empty());
-            assert!(registros(f, b"\xEF\xBB\xBF").unwrap().is_empty());
-        }
-        assert!(registros(Formato::Json, b"  \r\n ").unwrap().is_empty());
-        assert!(registros(Formato::Json, b"[]").unwrap().is_empty());
-    }
-
-    #[test]
-    fn la_bom_llega_en_lecturas_de_un_byte() {
-        struct Goteo<'a>(&'a [u8]);
-        impl Read for Goteo<'_> {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                if self.0.is_empty() || buf.is_empty() {
-                    return Ok(0);
-                }
-                buf[0] = self.0[0];
-                self.0 = &self.0[1..];
-                Ok(1)
-            }
-        }
-        let mut v = Vec::new();
-        let i = Inicio::leer(Goteo(b"\xEF\xBB\xBFa,b\nc")).unwrap();
-        assert_eq!(i.primera_linea(), b"a,b");
-        i.lector().read_to_end(&mut v).unwrap();
-        assert_eq!(v, b"a,b\nc");
-        let mut v = Vec::new();
-        Inicio::leer(Goteo(b"\xEFz"))
-            .unwrap()
-            .lector()
-            .read_to_end(&mut v)
-            .unwrap();
-        assert_eq!(v, b"\xEFz");
-    }
-
-    proptest! {
-        #[test]
-        fn bytes_arbitrarios_nunca_causan_panico(datos in proptest::collection::vec(any::<u8>(), 0..2048)) {
-            for f in [Formato::Csv, Formato::Jsonl, Formato::Json] {
-                let _ = registros(f, &datos);
-            }
-        }
-
-        #[test]
-        fn casi_json_o_casi_csv_nunca_causa_panico(s in "[\\[\\]{}\",:;\\r\\n a-z0-9\\\\\u{FEFF}é-]{0,300}") {
-            for f in [Formato::Csv, Formato::Jsonl, Formato::Json] {
-                let _ = registros(f, s.as_bytes());
-                let con_cabecera = format!("nombre,email\n{s}");
-                let _ = registros(f, con_cabecera.as_bytes());
-            }
-        }
-    }
-}
+#[path = "lector_tests.rs"]
+mod tests;

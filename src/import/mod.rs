@@ -9,6 +9,7 @@
 //! ```
 
 mod esquema;
+mod estricto;
 mod lector;
 
 use std::collections::{HashMap, HashSet};
