@@ -51,7 +51,8 @@ impl<'a, 'b> Fila<'a, 'b> {
     fn corrupto(&self, campo: &str, detalle: impl Display) -> Fallo {
         Fallo::Dominio(Error::Inconsistencia(format!(
             "dato corrupto en SQLite: la fila {} de la tabla {} tiene el campo {campo} {detalle}; \
-             corríjalo o restáurelo con `eventflow verificar --reparar`",
+             corríjalo en la base de datos o restáurela de una copia (los usuarios y eventos \
+             dañados se borran por id con `eventflow usuarios|eventos eliminar <id>`)",
             self.id, self.tabla
         )))
     }
@@ -218,6 +219,39 @@ pub(super) fn todas<T>(
         v.push(leer(row)?);
     }
     Ok(v)
+}
+
+/// Like [`todas`], but a row that does not read back is kept as its `Inconsistencia`
+/// next to its raw `id`, so a listing can skip it and go on after it.
+pub(super) fn todas_crudas<T>(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+    leer: impl Fn(&Row<'_>) -> R<T>,
+) -> R<Vec<crate::store::listado::Cruda<String, T>>> {
+    let mut filas = stmt.query(params)?;
+    let mut v = Vec::new();
+    while let Some(row) = filas.next()? {
+        let id = match row.get_ref("id")? {
+            ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+            otro => format!("(id de tipo {})", otro.data_type()),
+        };
+        v.push(crate::store::listado::Cruda {
+            cursor: id.clone(),
+            id,
+            leida: separar(leer(row))?,
+        });
+    }
+    Ok(v)
+}
+
+/// Splits a row's data damage (`Inconsistencia`, the row's own problem) from a failure of
+/// the store, which ends the read.
+pub(super) fn separar<T>(r: R<T>) -> R<crate::error::Result<T>> {
+    match r {
+        Ok(t) => Ok(Ok(t)),
+        Err(Fallo::Dominio(e @ Error::Inconsistencia(_))) => Ok(Err(e)),
+        Err(otro) => Err(otro),
+    }
 }
 
 /// Like [`todas`], for at most one row.
