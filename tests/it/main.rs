@@ -6,7 +6,9 @@
 mod helpers;
 
 mod api;
+mod cli_robusta;
 mod embedded;
+mod entrada;
 mod eventos;
 mod fallos;
 mod fixtures;
