@@ -137,8 +137,24 @@ pub fn redactar_texto(texto: &str, uris: &[&Uri]) -> String {
     t
 }
 
+/// Refuses a URI whose password holds `/`, `?` or `#` unencoded: no driver reads it as
+/// meant (they end the host part there), and their errors would quote pieces of it.
+pub fn validar_uri(nombre: &str, uri: &Uri) -> Result<()> {
+    let crudo = uri.expose();
+    match partes(crudo).password {
+        Some(r) if crudo[r.clone()].contains(['/', '?', '#']) => Err(Error::Invalido(format!(
+            "la contraseña de {nombre} {} contiene «/», «?» o «#» sin codificar; \
+             escríbalos como %2F, %3F y %23",
+            uri.redactada()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Every secret of `uri`, in the forms a driver may print it, longest first so a
-/// shorter form never leaves part of a longer one behind.
+/// shorter form never leaves part of a longer one behind. A driver that split the
+/// password at a delimiter may print a piece of it, so pieces of three or more
+/// characters count too.
 fn secretos(uri: &str) -> Vec<String> {
     let p = partes(uri);
     let mut v: Vec<String> = Vec::new();
@@ -149,6 +165,12 @@ fn secretos(uri: &str) -> Vec<String> {
             percent_encoding::percent_decode_str(crudo)
                 .decode_utf8_lossy()
                 .into_owned(),
+        );
+        v.extend(
+            crudo
+                .split(['/', '?', '#', '@', ':'])
+                .filter(|t| t.chars().count() >= 3)
+                .map(str::to_owned),
         );
     }
     v.retain(|s| !s.is_empty() && s != "***");
@@ -270,10 +292,13 @@ impl Config {
                     .or(archivo.mongo_db)
                     .unwrap_or_else(|| "eventflow".into());
                 validar_nombre_db(&mongo_db)?;
+                let (mongo_uri, redis_url) = (Uri::new(m), Uri::new(r));
+                validar_uri("EVENTFLOW_MONGO_URI", &mongo_uri)?;
+                validar_uri("EVENTFLOW_REDIS_URL", &redis_url)?;
                 Backend::Mongo {
-                    mongo_uri: Uri::new(m),
+                    mongo_uri,
                     mongo_db,
-                    redis_url: Uri::new(r),
+                    redis_url,
                     redis_prefix: capa
                         .redis_prefix
                         .or(archivo.redis_prefix)
@@ -382,6 +407,29 @@ mod tests {
     }
 
     #[test]
+    fn una_contrasena_con_barra_sin_codificar_es_un_error_de_uso_sin_secreto() {
+        let capa = Capa {
+            mongo_uri: Some("mongodb://raiz:S3cr/tPw@m:1/".into()),
+            redis_url: Some("redis://localhost".into()),
+            ..Capa::default()
+        };
+        let e = Config::combinar(capa, Archivo::default()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let m = e.to_string();
+        assert!(
+            m.contains("%2F") && !m.contains("S3cr") && !m.contains("tPw"),
+            "{m}"
+        );
+        let u = Uri::new("redis://:S3cr%2FtPw@h");
+        assert!(validar_uri("x", &u).is_ok());
+        let t = redactar_texto(
+            "invalid server address raiz:S3cr: port",
+            &[&Uri::new("mongodb://raiz:S3cr/tPw@m")],
+        );
+        assert!(!t.contains("S3cr"), "{t}");
+    }
+
+    #[test]
     fn redacta_los_parametros_secretos() {
         assert_eq!(
             redactar(
@@ -404,6 +452,8 @@ mod tests {
             plantilla in 0usize..4,
         ) {
             proptest::prop_assume!(!pw.contains('*'));
+            // An option's value ends at `&` by definition: what follows is another option.
+            proptest::prop_assume!(plantilla != 2 || !pw.contains('&'));
             let (antes, despues) = [
                 ("redis://:", "@127.0.0.1:6379/0"),
                 ("mongodb://raiz:", "@m1:27017,m2:27018/db?authSource=admin"),
