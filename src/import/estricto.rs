@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn el_tope_corta_un_registro_largo_y_se_reinicia() {
-        let datos = vec![b'x'; 100];
+        let datos = [b'x'; 100];
         let (mut t, marca) = Tope::new(&datos[..], 10);
         let mut buf = [0u8; 8];
         t.read_exact(&mut buf).unwrap();
