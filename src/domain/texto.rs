@@ -242,8 +242,7 @@ mod tests {
         }
 
         #[test]
-        fn email_valido_se_reparsea_igual(local in "[a-z0-9._%+-]{1,20}", dom in "[a-z0-9]{1,10}", tld in "[a-z]{2,5}") {
-            prop_assume!(!local.starts_with('.') && !local.ends_with('.') && !local.contains(".."));
+        fn email_valido_se_reparsea_igual(local in "[a-z0-9_%+-]{1,10}(\\.[a-z0-9_%+-]{1,8}){0,2}", dom in "[a-z0-9]{1,10}", tld in "[a-z]{2,5}") {
             let raw = format!("{local}@{dom}.{tld}");
             let e = Email::parse(&raw).unwrap();
             prop_assert_eq!(e.as_str(), raw.as_str());

@@ -10,6 +10,8 @@
 
 mod esquema;
 mod estricto;
+#[cfg(test)]
+mod fuzz;
 mod lector;
 
 use std::collections::{HashMap, HashSet};
