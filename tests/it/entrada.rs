@@ -5,7 +5,10 @@
 use std::path::PathBuf;
 use std::process::Output;
 
-use eventflow::domain::{Aforo, Email, Fecha, NuevoEvento, NuevoUsuario, Precio, Texto};
+use eventflow::domain::{
+    Aforo, Documento, Email, Fecha, NroDocumento, NuevoEvento, NuevoUsuario, Precio, Texto,
+    TipoDocumento,
+};
 use mongodb::bson::doc;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ConfigProptest, TestRunner};
@@ -304,15 +307,15 @@ async fn lo_aceptado_se_guarda_y_se_relee_igual(env: Entorno) {
         texto,
         "[a-zA-Z0-9.\u{e9}\u{301}]{1,12}@[a-zA-Z\u{fc}\u{130}-]{1,10}\\.[a-z]{2,4}",
         "[0-9]{4}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-][01][0-9]:[0-5][0-9])",
-        1i64..=10_000,
-        0i64..=Precio::MAX,
+        (1i64..=10_000, 0i64..=Precio::MAX),
+        ("[a-zA-Z_\u{200B} ]{1,8}", "[0-9a-z.\\-]{1,20}"),
     );
     let handle = tokio::runtime::Handle::current();
     let n = std::sync::atomic::AtomicU32::new(0);
     runner
         .run(
             &estrategia,
-            |(nombre, lugar, email, fecha, aforo, precio)| {
+            |(nombre, lugar, email, fecha, (aforo, precio), (tipo, nro))| {
                 let n = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let (Ok(nombre), Ok(lugar), Ok(email), Ok(fecha)) = (
                     Texto::parse("nombre", &nombre),
@@ -329,11 +332,19 @@ async fn lo_aceptado_se_guarda_y_se_relee_igual(env: Entorno) {
                     aforo: Aforo::new(aforo).unwrap(),
                     precio: Precio::new(precio).unwrap(),
                 };
+                // The number is made unique per case: the pair is a unique key.
+                let documento = match (
+                    TipoDocumento::parse(&tipo),
+                    NroDocumento::parse(&format!("{n}-{nro}")),
+                ) {
+                    (Ok(tipo), Ok(nro)) => Some(Documento { tipo, nro }),
+                    _ => None,
+                };
                 let usuario = NuevoUsuario {
                     nombre: nombre.clone(),
                     apellido: nombre,
                     email,
-                    documento: None,
+                    documento,
                 };
                 let alm = alm.clone();
                 let (e, leido_e, u, leido_u) = tokio::task::block_in_place(|| {
