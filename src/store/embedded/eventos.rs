@@ -92,23 +92,9 @@ impl SqliteStore {
     /// Raw eventos after the id `desde`, each read whole or kept as its damage.
     async fn pagina_eventos(&self, desde: String, n: u32) -> Result<Vec<Cruda<String, Evento>>> {
         self.leer(move |tx| {
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {COLUMNAS_EVENTO} FROM eventos WHERE id > ?1 ORDER BY id LIMIT ?2"
-            ))?;
-            let v = filas::todas_crudas(&mut stmt, params![desde, n], filas::evento)?;
-            v.into_iter()
-                .map(|c| {
-                    let leida = match c.leida {
-                        Ok(x) => filas::separar(con_activas(tx, x))?,
-                        Err(e) => Err(e),
-                    };
-                    Ok(Cruda {
-                        cursor: c.cursor,
-                        id: c.id,
-                        leida,
-                    })
-                })
-                .collect()
+            let sql =
+                format!("SELECT {COLUMNAS_EVENTO} FROM eventos WHERE id > ?1 ORDER BY id LIMIT ?2");
+            filas::pagina_cruda(tx, &sql, &desde, n, filas::evento, con_activas)
         })
         .await
     }

@@ -244,6 +244,34 @@ pub(super) fn todas_crudas<T>(
     Ok(v)
 }
 
+/// A page of raw rows for a listing: `sql` selects the rows after the id `?1`, at most
+/// `?2`, in id order; each is read by `leer`, then `completar` adds what lives in other
+/// tables. A row that fails either is kept as its damage.
+pub(super) fn pagina_cruda<T>(
+    con: &rusqlite::Connection,
+    sql: &str,
+    desde: &str,
+    n: u32,
+    leer: fn(&Row<'_>) -> R<T>,
+    completar: fn(&rusqlite::Connection, T) -> R<T>,
+) -> R<Vec<crate::store::listado::Cruda<String, T>>> {
+    let mut stmt = con.prepare_cached(sql)?;
+    todas_crudas(&mut stmt, rusqlite::params![desde, n], leer)?
+        .into_iter()
+        .map(|c| {
+            let leida = match c.leida {
+                Ok(x) => separar(completar(con, x))?,
+                Err(e) => Err(e),
+            };
+            Ok(crate::store::listado::Cruda {
+                cursor: c.cursor,
+                id: c.id,
+                leida,
+            })
+        })
+        .collect()
+}
+
 /// Splits a row's data damage (`Inconsistencia`, the row's own problem) from a failure of
 /// the store, which ends the read.
 pub(super) fn separar<T>(r: R<T>) -> R<crate::error::Result<T>> {

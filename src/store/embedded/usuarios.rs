@@ -118,23 +118,10 @@ impl SqliteStore {
     /// Raw usuarios after the id `desde`, each read whole or kept as its damage.
     async fn pagina_usuarios(&self, desde: String, n: u32) -> Result<Vec<Cruda<String, Usuario>>> {
         self.leer(move |tx| {
-            let mut stmt = tx.prepare_cached(&format!(
+            let sql = format!(
                 "SELECT {COLUMNAS_USUARIO} FROM usuarios WHERE id > ?1 ORDER BY id LIMIT ?2"
-            ))?;
-            let v = filas::todas_crudas(&mut stmt, params![desde, n], filas::usuario)?;
-            v.into_iter()
-                .map(|c| {
-                    let leida = match c.leida {
-                        Ok(x) => filas::separar(con_historial(tx, x))?,
-                        Err(e) => Err(e),
-                    };
-                    Ok(Cruda {
-                        cursor: c.cursor,
-                        id: c.id,
-                        leida,
-                    })
-                })
-                .collect()
+            );
+            filas::pagina_cruda(tx, &sql, &desde, n, filas::usuario, con_historial)
         })
         .await
     }
