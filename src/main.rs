@@ -17,15 +17,10 @@ fn main() -> ExitCode {
 /// it with `RUST_BACKTRACE`. A closed stderr is ignored.
 fn informar_panico(info: &std::panic::PanicHookInfo<'_>) {
     use std::io::Write;
-    let donde = info
-        .location()
-        .map(|l| format!(" en {}:{}", l.file(), l.line()))
-        .unwrap_or_default();
+    let linea =
+        eventflow::cli::output::linea_de_panico(info.location().map(|l| (l.file(), l.line())));
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(
-        err,
-        "error interno de eventflow{donde}: es un fallo del programa; infórmelo con el comando que lo produjo"
-    );
+    let _ = writeln!(err, "{linea}");
     if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
         let _ = writeln!(err, "{}", std::backtrace::Backtrace::force_capture());
     }

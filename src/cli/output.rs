@@ -129,6 +129,18 @@ pub fn a_stderr(linea: &str) {
     let _ = writeln!(err, "{linea}");
 }
 
+/// The one line a panic prints (see `main.rs`): where, and a request for a bug report.
+/// `donde` is the source location, when known.
+pub fn linea_de_panico(donde: Option<(&str, u32)>) -> String {
+    let donde = donde
+        .map(|(archivo, linea)| format!(" en {archivo}:{linea}"))
+        .unwrap_or_default();
+    format!(
+        "error interno de eventflow{donde}: es un fallo del programa; infórmelo con el comando \
+         que lo produjo (RUST_BACKTRACE=1 añade la traza)"
+    )
+}
+
 /// A notice for people, on stderr.
 pub fn aviso(texto: &str) {
     a_stderr(texto);
@@ -259,5 +271,20 @@ impl Fila for crate::domain::Reserva {
             self.creada.to_string(),
             self.actualizada.to_string(),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn un_panico_se_informa_en_una_sola_linea_que_pide_un_informe() {
+        for donde in [Some(("src/x.rs", 7)), None] {
+            let l = linea_de_panico(donde);
+            assert!(!l.contains('\n'), "{l}");
+            assert!(l.contains("infórmelo"), "{l}");
+        }
+        assert!(linea_de_panico(Some(("src/x.rs", 7))).contains("src/x.rs:7"));
     }
 }
