@@ -143,6 +143,11 @@ async fn un_evento_danado_no_tumba_el_listado_verificar_lo_informa_y_se_borra_po
         !err.contains("sugerencia: eventflow verificar --reparar"),
         "{err}"
     );
+    // `--reparar` cannot rebuild a damaged row, and says so instead of failing on it.
+    let out = ejecutar(&env, &["verificar", "--reparar"]);
+    assert_eq!(out.status.code(), Some(8));
+    let err = texto(&out.stderr);
+    assert!(err.contains("--reparar no puede reconstruirlo"), "{err}");
 
     let out = ejecutar(&env, &["eventos", "eliminar", malo_id]);
     assert!(out.status.success(), "{}", texto(&out.stderr));
