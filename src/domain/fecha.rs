@@ -37,8 +37,10 @@ impl Fecha {
             })
     }
 
+    /// The current instant, to the millisecond: the precision it is stored and printed in,
+    /// so the value in memory is the one that reads back.
     pub fn ahora() -> Self {
-        Self(Utc::now())
+        Self::from(Utc::now())
     }
 
     pub fn from_millis(ms: i64) -> Self {
@@ -71,9 +73,10 @@ impl From<Fecha> for String {
         f.to_string()
     }
 }
+/// Truncates to the millisecond, the stored precision.
 impl From<DateTime<Utc>> for Fecha {
     fn from(d: DateTime<Utc>) -> Self {
-        Self(d)
+        Self::from_millis(d.timestamp_millis())
     }
 }
 impl fmt::Display for Fecha {
@@ -118,6 +121,12 @@ mod tests {
         assert!(e.motivo.contains("9999-12-31T23:59:59Z"), "{e}");
         assert!(Fecha::parse("0001-01-01T00:30:00+01:00").is_err());
         assert!(Fecha::parse("9999-12-31T23:59:59+01:00").is_ok());
+    }
+
+    #[test]
+    fn ahora_se_relee_igual() {
+        let f = Fecha::ahora();
+        assert_eq!(Fecha::parse(&f.to_string()).unwrap(), f);
     }
 
     #[test]
