@@ -5,12 +5,34 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(informar_panico));
+    match std::panic::catch_unwind(principal) {
+        Ok(codigo) => codigo,
+        // The hook has already said what happened.
+        Err(_) => ExitCode::from(1),
+    }
+}
+
+/// One line on stderr asking for a bug report; the backtrace only when the user asked for
+/// it with `RUST_BACKTRACE`. A closed stderr is ignored.
+fn informar_panico(info: &std::panic::PanicHookInfo<'_>) {
+    use std::io::Write;
+    let linea =
+        eventflow::cli::output::linea_de_panico(info.location().map(|l| (l.file(), l.line())));
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{linea}");
+    if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+        let _ = writeln!(err, "{}", std::backtrace::Backtrace::force_capture());
+    }
+}
+
+fn principal() -> ExitCode {
     let cli = eventflow::cli::Cli::parse();
     eventflow::cli::iniciar_logs(&cli);
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: no se pudo iniciar el runtime: {e}");
+            eventflow::cli::output::a_stderr(&format!("error: no se pudo iniciar el runtime: {e}"));
             return ExitCode::from(1);
         }
     };

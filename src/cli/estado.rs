@@ -54,7 +54,9 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             let (m, r) = tokio::join!(
                 async {
                     let s = MongoStore::conectar(mongo_uri, mongo_db).await?;
-                    Salud::ping(&s).await
+                    let r = Salud::ping(&s).await;
+                    s.cerrar().await;
+                    r
                 },
                 async {
                     let s = RedisStore::conectar(redis_url, redis_prefix).await?;

@@ -158,6 +158,14 @@ impl Ctx {
             .get_or_try_init(|| crate::store::conectar(&self.config))
             .await
     }
+
+    /// Shuts the clients down, in order, while the runtime still runs: a driver whose
+    /// background tasks outlive the runtime can panic on its way out.
+    pub async fn cerrar(&self) {
+        if let Some(a) = self.almacen.get() {
+            a.documentos.cerrar().await;
+        }
+    }
 }
 
 impl ArgsConexion {
@@ -180,20 +188,22 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.comando {
         Comando::Completions { shell } => {
             let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "eventflow", &mut std::io::stdout());
-            return Ok(());
+            let mut guion = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "eventflow", &mut guion);
+            return output::escribir(&guion);
         }
         Comando::Man => {
             let man = clap_mangen::Man::new(Cli::command());
-            man.render(&mut std::io::stdout())
+            let mut pagina = Vec::new();
+            man.render(&mut pagina)
                 .map_err(|e| crate::Error::Interno(e.into()))?;
-            return Ok(());
+            return output::escribir(&pagina);
         }
         _ => {}
     }
     let config = Config::resolver(cli.conexion.capa())?;
     let ctx = Ctx::new(config, cli.output);
-    match cli.comando {
+    let resultado = match cli.comando {
         Comando::Estado => estado::run(&ctx).await,
         Comando::Usuarios(a) => usuarios::run(a, &ctx).await,
         Comando::Eventos(a) => eventos::run(a, &ctx).await,
@@ -204,7 +214,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Comando::Simular(a) => simular::run(a, &ctx).await,
         Comando::Serve(a) => serve::run(a, &ctx).await,
         Comando::Completions { .. } | Comando::Man => unreachable!("handled above"),
-    }
+    };
+    ctx.cerrar().await;
+    resultado
 }
 
 /// Logs go to stderr, filtered by `EVENTFLOW_LOG`. The default is `warn`, except for

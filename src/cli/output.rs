@@ -21,11 +21,11 @@ pub trait Fila: Serialize {
     fn celdas(&self) -> Vec<String>;
 }
 
-fn escribir(bytes: &[u8]) -> Result<()> {
+/// Writes to stdout. A closed pipe (`eventflow ... | head`) is a normal end, not an error.
+pub fn escribir(bytes: &[u8]) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
-        // `eventflow ... | head` closing the pipe early is not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Error::Interno(
             anyhow::Error::new(e).context("escribir en stdout"),
@@ -122,16 +122,35 @@ pub fn informe<T: Serialize>(formato: Formato, v: &T, filas: &[(String, String)]
     }
 }
 
+/// Writes one line to stderr. A stderr that is closed or full is not worth failing (or
+/// panicking, as `eprintln!` does) for: the exit code still tells the outcome.
+pub fn a_stderr(linea: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{linea}");
+}
+
+/// The one line a panic prints (see `main.rs`): where, and a request for a bug report.
+/// `donde` is the source location, when known.
+pub fn linea_de_panico(donde: Option<(&str, u32)>) -> String {
+    let donde = donde
+        .map(|(archivo, linea)| format!(" en {archivo}:{linea}"))
+        .unwrap_or_default();
+    format!(
+        "error interno de eventflow{donde}: es un fallo del programa; infórmelo con el comando \
+         que lo produjo (RUST_BACKTRACE=1 añade la traza)"
+    )
+}
+
 /// A notice for people, on stderr.
 pub fn aviso(texto: &str) {
-    eprintln!("{texto}");
+    a_stderr(texto);
 }
 
 /// An error, on stderr, with a hint when one helps.
 pub fn error(e: &Error) {
-    eprintln!("error: {e}");
+    a_stderr(&format!("error: {e}"));
     if let Some(pista) = pista(e) {
-        eprintln!("  sugerencia: {pista}");
+        a_stderr(&format!("  sugerencia: {pista}"));
     }
 }
 
@@ -146,7 +165,8 @@ fn pista(e: &Error) -> Option<&'static str> {
             "compruebe que el servidor está en marcha y la dirección (eventflow estado lo muestra)",
         ),
         Error::SinEntradas { .. } => Some("pida menos entradas o elija otro evento"),
-        Error::Inconsistencia(_) => {
+        // A damaged row says itself how to fix it: `--reparar` cannot rebuild it.
+        Error::Inconsistencia(m) if !m.contains("dañad") && !m.contains("corrupto") => {
             Some("eventflow verificar --reparar pone de acuerdo los almacenes")
         }
         _ => None,
@@ -274,5 +294,20 @@ impl Fila for crate::domain::ReservaConPago {
         c.push(self.pago.estado.as_str().to_owned());
         c.push(self.pago.importe.to_string());
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn un_panico_se_informa_en_una_sola_linea_que_pide_un_informe() {
+        for donde in [Some(("src/x.rs", 7)), None] {
+            let l = linea_de_panico(donde);
+            assert!(!l.contains('\n'), "{l}");
+            assert!(l.contains("infórmelo"), "{l}");
+        }
+        assert!(linea_de_panico(Some(("src/x.rs", 7))).contains("src/x.rs:7"));
     }
 }

@@ -18,7 +18,28 @@ pub struct ArgsVerificar {
     pub reparar: bool,
 }
 
+/// Stored users and events that do not read back. `--reparar` cannot rebuild them: the
+/// message says how to remove each by id.
+async fn danados(ctx: &Ctx) -> Result<usize> {
+    let alm = ctx.almacen().await?;
+    let mut filas = alm.eventos.danados().await?;
+    filas.extend(alm.usuarios.danados().await?);
+    for d in &filas {
+        output::aviso(&format!(
+            "inconsistencia: el {} {} está dañado y los listados lo omiten: {}; \
+             --reparar no puede reconstruirlo: corríjalo en el almacén o bórrelo con `eventflow {}s eliminar {}`",
+            d.entidad, d.id, d.motivo, d.entidad, d.id
+        ));
+    }
+    Ok(filas.len())
+}
+
 pub async fn run(a: ArgsVerificar, ctx: &Ctx) -> Result<()> {
+    let danados = if a.evento.is_none() {
+        danados(ctx).await?
+    } else {
+        0
+    };
     let r = reservador(ctx).await?;
     let informes = crate::reservas::verificar(&r, a.evento.as_ref(), a.reparar).await?;
     for i in &informes {
@@ -31,6 +52,12 @@ pub async fn run(a: ArgsVerificar, ctx: &Ctx) -> Result<()> {
     }
     output::lista(ctx.formato, &informes)?;
     let malos = informes.iter().filter(|i| !i.consistente).count();
+    if danados > 0 {
+        return Err(Error::Inconsistencia(format!(
+            "{danados} usuario(s) o evento(s) guardados dañados y {malos} de {} evento(s) con inconsistencias",
+            informes.len()
+        )));
+    }
     if malos > 0 {
         return Err(Error::Inconsistencia(format!(
             "{malos} de {} evento(s) con inconsistencias",

@@ -13,6 +13,7 @@ pub struct TipoDocumento(String);
 
 impl TipoDocumento {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        super::unicode::rechazar_invisibles("tipo_documento", raw, &[])?;
         let t = raw.trim();
         if t.is_empty() || t.len() > 20 {
             return Err(ParseError::new(
@@ -65,6 +66,7 @@ pub struct NroDocumento(String);
 
 impl NroDocumento {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        super::unicode::rechazar_invisibles("nro_documento", raw, &[])?;
         let t = raw.trim();
         if t.is_empty() || t.len() > 30 {
             return Err(ParseError::new(
@@ -173,9 +175,13 @@ mod tests {
 
     proptest! {
         #[test]
-        fn nro_documento_nunca_entra_en_panico(s in ".*") {
-            let _ = NroDocumento::parse(&s);
-            let _ = TipoDocumento::parse(&s);
+        fn documento_aceptado_se_relee_igual(s in ".{0,35}") {
+            if let Ok(n) = NroDocumento::parse(&s) {
+                prop_assert_eq!(NroDocumento::parse(n.as_str()).unwrap(), n);
+            }
+            if let Ok(t) = TipoDocumento::parse(&s) {
+                prop_assert_eq!(TipoDocumento::parse(t.as_str()).unwrap(), t);
+            }
         }
     }
 }

@@ -6,6 +6,21 @@ use serde::{Deserialize, Serialize};
 
 use super::ParseError;
 
+/// `Some(Ok(n))` for an integer that fits in i64, `Some(Err(()))` for an integer written
+/// in decimal digits that does not, `None` for anything that is not an integer.
+fn entero(raw: &str) -> Option<Result<i64, ()>> {
+    let t = raw.trim();
+    let digitos = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if digitos.is_empty() || !digitos.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(t.parse().map_err(|_| ()))
+}
+
+fn fuera_de_rango(campo: &'static str, raw: &str, min: i64, max: i64, hint: &str) -> ParseError {
+    ParseError::new(campo, raw, format!("debe estar entre {min} y {max}{hint}"))
+}
+
 macro_rules! conteo {
     ($(#[$doc:meta])* $name:ident, $campo:literal, $min:expr, $max:expr, $hint:literal) => {
         $(#[$doc])*
@@ -19,20 +34,23 @@ macro_rules! conteo {
 
             pub fn new(n: i64) -> Result<Self, ParseError> {
                 if n < i64::from(Self::MIN) || n > i64::from(Self::MAX) {
-                    return Err(ParseError::new(
+                    return Err(fuera_de_rango(
                         $campo,
-                        n.to_string(),
-                        format!("debe estar entre {} y {}{}", Self::MIN, Self::MAX, $hint),
+                        &n.to_string(),
+                        Self::MIN.into(),
+                        Self::MAX.into(),
+                        $hint,
                     ));
                 }
                 Ok(Self(n as u32))
             }
 
             pub fn parse(raw: &str) -> Result<Self, ParseError> {
-                let n: i64 = raw.trim().parse().map_err(|_| {
-                    ParseError::new($campo, raw, "no es un número entero")
-                })?;
-                Self::new(n)
+                match entero(raw) {
+                    Some(Ok(n)) => Self::new(n),
+                    Some(Err(())) => Err(fuera_de_rango($campo, raw, Self::MIN.into(), Self::MAX.into(), $hint)),
+                    None => Err(ParseError::new($campo, raw, "no es un número entero (ejemplo: 2)")),
+                }
             }
 
             pub fn get(self) -> u32 {
@@ -86,24 +104,33 @@ impl Precio {
 
     pub fn new(n: i64) -> Result<Self, ParseError> {
         if !(0..=Self::MAX).contains(&n) {
-            return Err(ParseError::new(
+            return Err(fuera_de_rango(
                 "precio",
-                n.to_string(),
-                "debe ser un entero no negativo en unidades menores (céntimos)",
+                &n.to_string(),
+                0,
+                Self::MAX,
+                " (unidades menores: céntimos)",
             ));
         }
         Ok(Self(n))
     }
 
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let n: i64 = raw.trim().parse().map_err(|_| {
-            ParseError::new(
+        match entero(raw) {
+            Some(Ok(n)) => Self::new(n),
+            Some(Err(())) => Err(fuera_de_rango(
+                "precio",
+                raw,
+                0,
+                Self::MAX,
+                " (unidades menores: céntimos)",
+            )),
+            None => Err(ParseError::new(
                 "precio",
                 raw,
                 "debe ser un entero en unidades menores (ejemplo: 2500 para 25,00)",
-            )
-        })?;
-        Self::new(n)
+            )),
+        }
     }
 
     pub fn get(self) -> i64 {
@@ -168,7 +195,39 @@ mod tests {
         assert!(Precio::parse("-1").is_err());
     }
 
+    #[test]
+    fn los_mensajes_dicen_la_verdad_sobre_el_rango() {
+        // Issue 10: an integer out of range is not "not an integer" nor "negative".
+        let e = Precio::parse("100000000001").unwrap_err();
+        assert!(e.motivo.contains("entre 0 y 100000000000"), "{e}");
+        let e = Entradas::parse("99999999999999999999").unwrap_err();
+        assert!(e.motivo.contains("debe estar entre 1 y 100000"), "{e}");
+        let e = Entradas::parse("-99999999999999999999").unwrap_err();
+        assert!(e.motivo.contains("debe estar entre 1 y 100000"), "{e}");
+        let e = Aforo::parse("0").unwrap_err();
+        assert!(e.motivo.contains("entre 1 y 10000000"), "{e}");
+        assert!(
+            Entradas::parse("2.5")
+                .unwrap_err()
+                .motivo
+                .contains("no es un número entero")
+        );
+    }
+
     proptest! {
+        #[test]
+        fn conteos_aceptados_se_releen_igual(s in "[+-]?[0-9]{0,25}|\\PC{0,12}") {
+            if let Ok(v) = Entradas::parse(&s) {
+                prop_assert_eq!(Entradas::parse(&v.to_string()).unwrap(), v);
+            }
+            if let Ok(v) = Aforo::parse(&s) {
+                prop_assert_eq!(Aforo::parse(&v.to_string()).unwrap(), v);
+            }
+            if let Ok(v) = Precio::parse(&s) {
+                prop_assert_eq!(Precio::parse(&v.to_string()).unwrap(), v);
+            }
+        }
+
         #[test]
         fn entradas_acepta_exactamente_el_rango(n in any::<i64>()) {
             let ok = Entradas::new(n).is_ok();

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ParseError;
@@ -12,21 +12,35 @@ use super::ParseError;
 pub struct Fecha(DateTime<Utc>);
 
 impl Fecha {
+    /// Reads an RFC 3339 instant and normalises it to its stored form: UTC, milliseconds
+    /// (finer digits are dropped). The stored form must itself be RFC 3339, so an instant
+    /// whose UTC year leaves 0001–9999 (`9999-12-31T23:59:59-01:00`) is refused.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let t = raw.trim();
-        DateTime::parse_from_rfc3339(t)
-            .map(|d| Self(d.with_timezone(&Utc)))
-            .map_err(|e| {
+        let d = DateTime::parse_from_rfc3339(t).map_err(|e| {
+            ParseError::new(
+                "fecha",
+                raw,
+                format!("no es RFC 3339 ({e}); ejemplo: 2025-12-01T21:00:00Z"),
+            )
+        })?;
+        DateTime::from_timestamp_millis(d.timestamp_millis())
+            .filter(|u| (1..=9999).contains(&u.year()))
+            .map(Self)
+            .ok_or_else(|| {
                 ParseError::new(
                     "fecha",
                     raw,
-                    format!("no es RFC 3339 ({e}); ejemplo: 2025-12-01T21:00:00Z"),
+                    "en UTC queda fuera de 0001-01-01T00:00:00Z..9999-12-31T23:59:59Z; \
+                     indique una fecha dentro de ese rango",
                 )
             })
     }
 
+    /// The current instant, to the millisecond: the precision it is stored and printed in,
+    /// so the value in memory is the one that reads back.
     pub fn ahora() -> Self {
-        Self(Utc::now())
+        Self::from(Utc::now())
     }
 
     pub fn from_millis(ms: i64) -> Self {
@@ -59,9 +73,10 @@ impl From<Fecha> for String {
         f.to_string()
     }
 }
+/// Truncates to the millisecond, the stored precision.
 impl From<DateTime<Utc>> for Fecha {
     fn from(d: DateTime<Utc>) -> Self {
-        Self(d)
+        Self::from_millis(d.timestamp_millis())
     }
 }
 impl fmt::Display for Fecha {
@@ -99,7 +114,44 @@ mod tests {
         }
     }
 
+    #[test]
+    fn fecha_cuyo_utc_sale_del_ano_9999_se_rechaza() {
+        // Issue 10: its UTC form is year 10000, which no RFC 3339 parser reads back.
+        let e = Fecha::parse("9999-12-31T23:59:59-01:00").unwrap_err();
+        assert!(e.motivo.contains("9999-12-31T23:59:59Z"), "{e}");
+        assert!(Fecha::parse("0001-01-01T00:30:00+01:00").is_err());
+        assert!(Fecha::parse("9999-12-31T23:59:59+01:00").is_ok());
+    }
+
+    #[test]
+    fn ahora_se_relee_igual() {
+        let f = Fecha::ahora();
+        assert_eq!(Fecha::parse(&f.to_string()).unwrap(), f);
+    }
+
+    #[test]
+    fn fecha_guarda_milisegundos() {
+        let f = Fecha::parse("2025-12-01T21:00:00.1234567Z").unwrap();
+        assert_eq!(f.to_string(), "2025-12-01T21:00:00.123Z");
+        let f = Fecha::parse("2025-12-01T21:00:00.0004Z").unwrap();
+        assert_eq!(Fecha::parse(&f.to_string()).unwrap(), f);
+    }
+
     proptest! {
+        #[test]
+        fn fecha_aceptada_se_relee_igual(
+            y in 0i32..10000, mo in 0u32..14, d in 0u32..33, h in 0u32..25, mi in 0u32..61,
+            s in 0u32..62, frac in "(\\.[0-9]{1,12})?", zh in -24i32..25, zm in 0u32..61,
+        ) {
+            let zona = if zh == 0 && zm == 0 { "Z".to_owned() } else {
+                format!("{}{:02}:{zm:02}", if zh < 0 { '-' } else { '+' }, zh.abs())
+            };
+            let raw = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}{zona}");
+            if let Ok(f) = Fecha::parse(&raw) {
+                prop_assert_eq!(Fecha::parse(&f.to_string()).unwrap(), f);
+            }
+        }
+
         #[test]
         fn fecha_ida_y_vuelta(ms in 0i64..4_000_000_000_000) {
             let f = Fecha::from_millis(ms);

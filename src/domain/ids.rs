@@ -18,6 +18,7 @@ macro_rules! id_type {
 
         impl $name {
             pub fn parse(raw: &str) -> Result<Self, ParseError> {
+                super::unicode::rechazar_invisibles($campo, raw, &[])?;
                 let t = raw.trim();
                 if t.len() == 24 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
                     Ok(Self(t.to_ascii_lowercase()))
@@ -95,6 +96,7 @@ pub struct ClaveIdempotencia(String);
 
 impl ClaveIdempotencia {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        super::unicode::rechazar_invisibles("clave de idempotencia", raw, &[])?;
         if raw.is_empty() || raw.len() > 128 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(ParseError::new(
                 "clave de idempotencia",
@@ -151,7 +153,23 @@ mod tests {
         assert_eq!(id.oid().to_hex(), id.as_str());
     }
 
+    #[test]
+    fn id_con_invisible_nombra_la_posicion() {
+        let e = EventoId::parse("\u{200B}aaaaaaaaaaaaaaaaaaaaaaaa").unwrap_err();
+        assert!(e.motivo.contains("posición 1"), "{e}");
+    }
+
     proptest! {
+        #[test]
+        fn ids_aceptados_se_releen_igual(s in ".{0,30}") {
+            if let Ok(c) = ClaveIdempotencia::parse(&s) {
+                prop_assert_eq!(ClaveIdempotencia::parse(c.as_str()).unwrap(), c);
+            }
+            if let Ok(i) = ReservaId::parse(&s) {
+                prop_assert_eq!(ReservaId::parse(i.as_str()).unwrap(), i);
+            }
+        }
+
         #[test]
         fn id_acepta_solo_24_hex(s in ".{0,30}") {
             let ok = UsuarioId::parse(&s).is_ok();

@@ -9,6 +9,7 @@ mod fecha;
 mod ids;
 mod reserva;
 mod texto;
+mod unicode;
 mod usuario;
 
 pub use documento::{Documento, NroDocumento, TipoDocumento};

@@ -9,6 +9,9 @@
 //! ```
 
 mod esquema;
+mod estricto;
+#[cfg(test)]
+mod fuzz;
 mod lector;
 
 use std::collections::{HashMap, HashSet};

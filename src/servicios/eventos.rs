@@ -69,9 +69,11 @@ pub async fn actualizar(alm: &Almacen, id: &EventoId, cambios: CambiosEvento) ->
 }
 
 /// Deletes an event that has no seat out: the counter goes first (the reservation store
-/// refuses while anything is held or sold, naming a purchase), then the document.
+/// refuses while anything is held or sold, naming a purchase), then the document. Only
+/// `aforo_total` is read, so an event whose other fields are damaged can still be removed
+/// by id.
 pub async fn eliminar(alm: &Almacen, id: &EventoId) -> Result<()> {
-    let evento = alm.eventos.ver(id).await?;
-    alm.reservas.borrar_evento(id, evento.aforo_total).await?;
+    let aforo = alm.eventos.aforo(id).await?;
+    alm.reservas.borrar_evento(id, aforo).await?;
     alm.eventos.eliminar(id).await
 }

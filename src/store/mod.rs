@@ -5,9 +5,12 @@
 //! Driver errors become domain errors (`NoEncontrado`, `Duplicado`, `BackendCaido`) here.
 
 pub mod embedded;
+mod listado;
 pub mod mongo;
 pub mod rechazo;
 pub mod redis;
+
+pub use listado::FilaDanada;
 
 use std::sync::Arc;
 
@@ -48,7 +51,8 @@ pub struct ResultadoLote {
 pub trait UsuarioStore: Send + Sync {
     async fn crear(&self, nuevo: NuevoUsuario) -> Result<Usuario>;
     async fn ver(&self, id: &UsuarioId) -> Result<Usuario>;
-    /// Users ordered by id, at most `limite`, starting after `despues_de`.
+    /// Users ordered by id, at most `limite`, starting after `despues_de`. A stored user
+    /// that does not read back is skipped with a warning naming its id.
     async fn listar(&self, limite: u32, despues_de: Option<&UsuarioId>) -> Result<Vec<Usuario>>;
     async fn actualizar(&self, id: &UsuarioId, cambios: CambiosUsuario) -> Result<Usuario>;
     async fn eliminar(&self, id: &UsuarioId) -> Result<()>;
@@ -61,6 +65,8 @@ pub trait UsuarioStore: Send + Sync {
     async fn compras_de_evento(&self, evento: &EventoId) -> Result<Vec<(UsuarioId, Compra)>>;
     async fn por_email(&self, email: &Email) -> Result<Option<Usuario>>;
     async fn importar(&self, lote: Vec<NuevoUsuario>, modo: ModoImport) -> Result<ResultadoLote>;
+    /// Every stored user that does not read back (for `verificar`); `listar` skips them.
+    async fn danados(&self) -> Result<Vec<FilaDanada>>;
 }
 
 /// Events and their read model, in MongoDB (`eventos`) or the embedded store.
@@ -72,6 +78,11 @@ pub trait EventoStore: Send + Sync {
     /// price. It does not read the read model, whose `reservas_activas` grows with every
     /// sale, so a purchase costs the same for the first seat and the last.
     async fn precio(&self, id: &EventoId) -> Result<Precio>;
+    /// The stored `aforo_total` alone, so an event whose other fields are damaged can
+    /// still be deleted by id. `NoEncontrado` if it does not exist.
+    async fn aforo(&self, id: &EventoId) -> Result<Aforo>;
+    /// Events ordered by id, at most `limite`, starting after `despues_de`. A stored event
+    /// that does not read back is skipped with a warning naming its id.
     async fn listar(&self, limite: u32, despues_de: Option<&EventoId>) -> Result<Vec<Evento>>;
     /// Applies `cambios`. When `cambios.aforo` is set, the update only happens while the
     /// stored `aforo_total` is still `aforo_anterior` (else `Conflicto`), and
@@ -107,6 +118,8 @@ pub trait EventoStore: Send + Sync {
     ) -> Result<()>;
     async fn por_nombre_fecha(&self, nombre: &Texto, fecha: &Fecha) -> Result<Option<Evento>>;
     async fn importar(&self, lote: Vec<NuevoEvento>, modo: ModoImport) -> Result<ResultadoLote>;
+    /// Every stored event that does not read back (for `verificar`); `listar` skips them.
+    async fn danados(&self) -> Result<Vec<FilaDanada>>;
 }
 
 /// The steps of a purchase, in order, as the contract names them.
@@ -447,6 +460,10 @@ pub struct Almacen {
 #[async_trait]
 pub trait Salud: Send + Sync {
     async fn ping(&self) -> Result<String>;
+
+    /// Ends the store's background work (connection pools, monitors) before the process
+    /// exits. Later calls on the store fail. The default has nothing to end.
+    async fn cerrar(&self) {}
 }
 
 /// Connects the stores the configuration names. Fails with `BackendCaido` (exit 7) within

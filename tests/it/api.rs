@@ -773,3 +773,48 @@ async fn un_cliente_que_cuelga_a_media_compra_no_la_deja_a_medias_aunque_el_serv
     assert_eq!(contador(&env, e.as_str()).await, Some(3));
     verificar_ok(&env, e.as_str());
 }
+
+/// Issue 10: an event whose UTC form leaves the year 9999 is refused (it used to be stored
+/// and then fail its own parser), and a stored event that does not read back never turns
+/// a listing into a 500: it is left out.
+#[tokio::test]
+async fn una_fecha_del_ano_10000_es_422_y_un_evento_danado_no_da_500() {
+    let env = Entorno::nuevo();
+    let alm = env.almacen().await;
+    let s = Servidor::arrancar(&env);
+    let r = s
+        .post(
+            "/api/eventos",
+            json!({"nombre":"Fin","fecha":"9999-12-31T23:59:59-01:00","lugar":"Sala","aforo_total":10}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (st, v) = cuerpo(r).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        es_error(&v, "invalido").contains("9999-12-31T23:59:59Z"),
+        "{v}"
+    );
+
+    let bueno = evento(&alm, 5, 0).await;
+    let malo = evento(&alm, 5, 0).await;
+    env.mongo()
+        .await
+        .collection::<Document>("eventos")
+        .update_one(
+            doc! { "_id": malo.oid() },
+            doc! { "$set": { "fecha": "10000-01-01T00:00:00Z" } },
+        )
+        .await
+        .unwrap();
+    let (st, v) = cuerpo(s.get("/api/eventos").send().await.unwrap()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let ids: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [bueno.as_str()]);
+}

@@ -7,8 +7,10 @@ mod helpers;
 
 mod api;
 mod carreras;
+mod cli_robusta;
 mod contrato;
 mod embedded;
+mod entrada;
 mod eventos;
 mod fallos;
 mod fixtures;

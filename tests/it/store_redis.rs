@@ -196,7 +196,10 @@ async fn una_reserva_escrita_sobrevive_a_kill_9_con_aof_everysec() {
 
 #[tokio::test]
 async fn los_scripts_se_recargan_solos_si_el_servidor_los_olvida() {
-    let env = Entorno::nuevo();
+    // SCRIPT FLUSH empties the cache of the whole server: a private one, so no other
+    // test's scripts vanish under it.
+    let servidor = RedisPropio::arrancar();
+    let env = Entorno::con_redis(&servidor.url());
     let s = almacen(&env).await;
     let e = evento_con(&s, 10).await;
     tomada(&s, &e, 1).await;

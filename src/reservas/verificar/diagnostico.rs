@@ -77,12 +77,29 @@ pub fn diagnosticar(s: &Instantanea) -> (Vec<String>, Vec<Accion>, Resumen) {
         return (problemas, acciones, Resumen::de(&s.registros, s.ahora));
     }
 
-    // 1. Purchases left half done whose hold ran out.
-    let vencidas: Vec<&RegistroSaga> = s
+    // 1. Purchases left half done whose hold ran out. One that MongoDB's histories
+    //    already hold was sold: its buyer was told `confirmada` and the reservation store
+    //    lost its last steps (a Redis `kill -9` loses up to a second of writes). It is
+    //    rolled forward from the history, never compensated, unless a compensator
+    //    already took it over.
+    let vendidas_segun_historial: BTreeMap<&ReservaId, (&UsuarioId, &Compra)> = s
+        .compras
+        .iter()
+        .map(|(u, c)| (&c.reserva_id, (u, c)))
+        .collect();
+    let (a_medias_vendidas, vencidas): (Vec<&RegistroSaga>, Vec<&RegistroSaga>) = s
         .registros
         .iter()
         .filter(|r| r.en_curso() && r.expira < s.ahora)
-        .collect();
+        .partition(|r| r.toma.is_none() && vendidas_segun_historial.contains_key(&r.reserva.id));
+    for r in &a_medias_vendidas {
+        let (usuario, _) = vendidas_segun_historial[&r.reserva.id];
+        problemas.push(format!(
+            "la compra {} está en el historial del usuario {usuario} pero su registro quedó a medias (estado {}); se completa desde el historial",
+            r.reserva.id, r.reserva.estado
+        ));
+        acciones.push(Accion::Compensar(r.reserva.id.clone()));
+    }
     if !vencidas.is_empty() {
         problemas.push(format!(
             "{} compra(s) a medio terminar con la retención vencida: {} (eventflow compensar las termina)",
@@ -396,8 +413,24 @@ pub(super) fn registro_restaurado(
     }
 }
 
+/// A record the history shows as sold, completed from that history: confirmed with the
+/// history's `fecha_compra`, finished, no take-over; the record's own amounts are kept.
+pub(crate) fn completada_desde(reg: &RegistroSaga, c: &Compra) -> RegistroSaga {
+    let mut r = reg.clone();
+    r.reserva.estado = Estado::Confirmada;
+    r.reserva.actualizada = c.fecha_compra;
+    r.paso = Paso::Historial;
+    r.fase = Fase::Hecho;
+    r.fecha_compra = Some(c.fecha_compra);
+    r.terminada = true;
+    r.toma = None;
+    r.reclamada_hasta = None;
+    r.fallo = None;
+    r
+}
+
 /// The ledger entry a restored confirmed purchase stands for: it was charged its importe.
-pub(super) fn cobro_restaurado(r: &RegistroSaga) -> Cobro {
+pub(crate) fn cobro_restaurado(r: &RegistroSaga) -> Cobro {
     Cobro {
         reserva_id: r.reserva.id.clone(),
         importe: r.reserva.importe,

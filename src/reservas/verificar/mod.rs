@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use self::diagnostico::{Instantanea, diagnosticar};
+pub(crate) use self::diagnostico::{cobro_restaurado, completada_desde};
 use super::Reservador;
 use crate::domain::EventoId;
 use crate::error::{Error, Result};

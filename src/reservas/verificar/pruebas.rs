@@ -244,3 +244,42 @@ fn un_aforo_distinto_en_cada_almacen_se_alinea_antes_que_nada() {
     let (_, acciones, _) = diagnosticar(&s);
     assert_eq!(acciones, vec![Accion::AlinearAforo(None)]);
 }
+
+#[test]
+fn una_compra_vendida_segun_el_historial_se_completa_y_no_se_compensa() {
+    // Redis lost `completar` (and maybe `confirmar`) in its last second before a kill -9.
+    let mut a_medias = registro(2, Estado::Pendiente, false, 500);
+    a_medias.paso = Paso::Pago;
+    let compra = Compra {
+        evento_id: a_medias.reserva.evento_id.clone(),
+        reserva_id: a_medias.reserva.id.clone(),
+        fecha_compra: Fecha::from_millis(400),
+        entradas: a_medias.reserva.entradas,
+    };
+    let s = instantanea(
+        evento(10, &[&a_medias.reserva.id], 8),
+        Some(8),
+        vec![a_medias.clone()],
+        vec![(a_medias.reserva.usuario_id.clone(), compra)],
+    );
+    let (problemas, acciones, _) = diagnosticar(&s);
+    assert!(
+        problemas[0].contains("se completa desde el historial"),
+        "{problemas:?}"
+    );
+    // Taken over, then completed from the history (`compensar::tomar_y_deshacer`).
+    assert_eq!(
+        acciones,
+        vec![Accion::Compensar(a_medias.reserva.id.clone())]
+    );
+    let completa = completada_desde(&a_medias, &s.compras[0].1);
+    assert_eq!(completa.reserva.estado, Estado::Confirmada);
+    assert!(completa.terminada && completa.toma.is_none());
+    // Taken over by a compensator already, it is that compensator's to finish.
+    let mut tomada = a_medias;
+    tomada.toma = Some(crate::store::Toma::Compensacion);
+    let mut s = s;
+    s.registros = vec![tomada.clone()];
+    let (_, acciones, _) = diagnosticar(&s);
+    assert_eq!(acciones, vec![Accion::Compensar(tomada.reserva.id)]);
+}

@@ -11,7 +11,8 @@ use crate::domain::{
     Aforo, CambiosEvento, Entradas, Evento, EventoId, Fecha, NuevoEvento, Precio, ReservaId, Texto,
 };
 use crate::error::{Error, Result};
-use crate::store::{EventoStore, ModoImport, ResultadoLote};
+use crate::store::listado::{self, Cruda};
+use crate::store::{EventoStore, FilaDanada, ModoImport, ResultadoLote};
 
 fn insertar(con: &Connection, e: &NuevoEvento) -> R<EventoId> {
     let id = EventoId::generar();
@@ -87,6 +88,18 @@ fn no_encontrado(id: &EventoId) -> Fallo {
     Error::no_encontrado("evento", id).into()
 }
 
+impl SqliteStore {
+    /// Raw eventos after the id `desde`, each read whole or kept as its damage.
+    async fn pagina_eventos(&self, desde: String, n: u32) -> Result<Vec<Cruda<String, Evento>>> {
+        self.leer(move |tx| {
+            let sql =
+                format!("SELECT {COLUMNAS_EVENTO} FROM eventos WHERE id > ?1 ORDER BY id LIMIT ?2");
+            filas::pagina_cruda(tx, &sql, &desde, n, filas::evento, con_activas)
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl EventoStore for SqliteStore {
     async fn crear(&self, nuevo: NuevoEvento) -> Result<Evento> {
@@ -103,6 +116,25 @@ impl EventoStore for SqliteStore {
             .await
     }
 
+    async fn aforo(&self, id: &EventoId) -> Result<Aforo> {
+        let id = id.clone();
+        let n: rusqlite::types::Value = self
+            .leer(move |tx| {
+                tx.prepare_cached("SELECT aforo_total FROM eventos WHERE id = ?1")?
+                    .query_row([id.as_str()], |r| r.get(0))
+                    .optional()?
+                    .ok_or_else(|| no_encontrado(&id))
+            })
+            .await?;
+        match n {
+            rusqlite::types::Value::Integer(n) => Aforo::new(n)
+                .map_err(|e| Error::Inconsistencia(format!("aforo_total guardado inválido: {e}"))),
+            otro => Err(Error::Inconsistencia(format!(
+                "aforo_total guardado inválido: {otro:?}"
+            ))),
+        }
+    }
+
     async fn precio(&self, id: &EventoId) -> Result<Precio> {
         let id = id.clone();
         let n: i64 = self
@@ -117,15 +149,10 @@ impl EventoStore for SqliteStore {
     }
 
     async fn listar(&self, limite: u32, despues_de: Option<&EventoId>) -> Result<Vec<Evento>> {
-        let despues = despues_de.map(|d| d.to_string()).unwrap_or_default();
-        self.leer(move |tx| {
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {COLUMNAS_EVENTO} FROM eventos WHERE id > ?1 ORDER BY id LIMIT ?2"
-            ))?;
-            filas::todas(&mut stmt, params![despues, limite], filas::evento)?
-                .into_iter()
-                .map(|e| con_activas(tx, e))
-                .collect()
+        // Ids are lowercase hex of the same length, so text order is ObjectId order.
+        let inicio = despues_de.map(|d| d.to_string()).unwrap_or_default();
+        listado::listar("evento", limite, inicio, |desde, n| {
+            self.pagina_eventos(desde, n)
         })
         .await
     }
@@ -311,6 +338,13 @@ impl EventoStore for SqliteStore {
                 r.insertados_ids.push((i, id.to_string()));
             }
             Ok(r)
+        })
+        .await
+    }
+
+    async fn danados(&self) -> Result<Vec<FilaDanada>> {
+        listado::danadas("evento", String::new(), |desde, n| {
+            self.pagina_eventos(desde, n)
         })
         .await
     }

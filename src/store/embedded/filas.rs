@@ -52,7 +52,8 @@ impl<'a, 'b> Fila<'a, 'b> {
     fn corrupto(&self, campo: &str, detalle: impl Display) -> Fallo {
         Fallo::Dominio(Error::Inconsistencia(format!(
             "dato corrupto en SQLite: la fila {} de la tabla {} tiene el campo {campo} {detalle}; \
-             corríjalo o restáurelo con `eventflow verificar --reparar`",
+             corríjalo en la base de datos o restáurela de una copia (los usuarios y eventos \
+             dañados se borran por id con `eventflow usuarios|eventos eliminar <id>`)",
             self.id, self.tabla
         )))
     }
@@ -221,6 +222,67 @@ pub(super) fn todas<T>(
         v.push(leer(row)?);
     }
     Ok(v)
+}
+
+/// Like [`todas`], but a row that does not read back is kept as its `Inconsistencia`
+/// next to its raw `id`, so a listing can skip it and go on after it.
+pub(super) fn todas_crudas<T>(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+    leer: impl Fn(&Row<'_>) -> R<T>,
+) -> R<Vec<crate::store::listado::Cruda<String, T>>> {
+    let mut filas = stmt.query(params)?;
+    let mut v = Vec::new();
+    while let Some(row) = filas.next()? {
+        let id = match row.get_ref("id")? {
+            ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+            otro => format!("(id de tipo {})", otro.data_type()),
+        };
+        v.push(crate::store::listado::Cruda {
+            cursor: id.clone(),
+            id,
+            leida: separar(leer(row))?,
+        });
+    }
+    Ok(v)
+}
+
+/// A page of raw rows for a listing: `sql` selects the rows after the id `?1`, at most
+/// `?2`, in id order; each is read by `leer`, then `completar` adds what lives in other
+/// tables. A row that fails either is kept as its damage.
+pub(super) fn pagina_cruda<T>(
+    con: &rusqlite::Connection,
+    sql: &str,
+    desde: &str,
+    n: u32,
+    leer: fn(&Row<'_>) -> R<T>,
+    completar: fn(&rusqlite::Connection, T) -> R<T>,
+) -> R<Vec<crate::store::listado::Cruda<String, T>>> {
+    let mut stmt = con.prepare_cached(sql)?;
+    todas_crudas(&mut stmt, rusqlite::params![desde, n], leer)?
+        .into_iter()
+        .map(|c| {
+            let leida = match c.leida {
+                Ok(x) => separar(completar(con, x))?,
+                Err(e) => Err(e),
+            };
+            Ok(crate::store::listado::Cruda {
+                cursor: c.cursor,
+                id: c.id,
+                leida,
+            })
+        })
+        .collect()
+}
+
+/// Splits a row's data damage (`Inconsistencia`, the row's own problem) from a failure of
+/// the store, which ends the read.
+pub(super) fn separar<T>(r: R<T>) -> R<crate::error::Result<T>> {
+    match r {
+        Ok(t) => Ok(Ok(t)),
+        Err(Fallo::Dominio(e @ Error::Inconsistencia(_))) => Ok(Err(e)),
+        Err(otro) => Err(otro),
+    }
 }
 
 /// Like [`todas`], for at most one row.

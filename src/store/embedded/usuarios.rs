@@ -10,7 +10,8 @@ use crate::domain::{
     CambiosUsuario, Compra, Documento, Email, EventoId, NuevoUsuario, ReservaId, Usuario, UsuarioId,
 };
 use crate::error::{Error, Result};
-use crate::store::{ModoImport, ResultadoLote, UsuarioStore};
+use crate::store::listado::{self, Cruda};
+use crate::store::{FilaDanada, ModoImport, ResultadoLote, UsuarioStore};
 
 /// Which unique index a write clashed with.
 enum Choque {
@@ -113,6 +114,19 @@ fn existe(con: &Connection, id: &str) -> R<bool> {
         .is_some())
 }
 
+impl SqliteStore {
+    /// Raw usuarios after the id `desde`, each read whole or kept as its damage.
+    async fn pagina_usuarios(&self, desde: String, n: u32) -> Result<Vec<Cruda<String, Usuario>>> {
+        self.leer(move |tx| {
+            let sql = format!(
+                "SELECT {COLUMNAS_USUARIO} FROM usuarios WHERE id > ?1 ORDER BY id LIMIT ?2"
+            );
+            filas::pagina_cruda(tx, &sql, &desde, n, filas::usuario, con_historial)
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl UsuarioStore for SqliteStore {
     async fn crear(&self, nuevo: NuevoUsuario) -> Result<Usuario> {
@@ -131,15 +145,9 @@ impl UsuarioStore for SqliteStore {
 
     async fn listar(&self, limite: u32, despues_de: Option<&UsuarioId>) -> Result<Vec<Usuario>> {
         // Ids are lowercase hex of the same length, so text order is ObjectId order.
-        let despues = despues_de.map(|d| d.to_string()).unwrap_or_default();
-        self.leer(move |tx| {
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {COLUMNAS_USUARIO} FROM usuarios WHERE id > ?1 ORDER BY id LIMIT ?2"
-            ))?;
-            filas::todas(&mut stmt, params![despues, limite], filas::usuario)?
-                .into_iter()
-                .map(|u| con_historial(tx, u))
-                .collect()
+        let inicio = despues_de.map(|d| d.to_string()).unwrap_or_default();
+        listado::listar("usuario", limite, inicio, |desde, n| {
+            self.pagina_usuarios(desde, n)
         })
         .await
     }
@@ -275,6 +283,13 @@ impl UsuarioStore for SqliteStore {
                 }
             }
             Ok(r)
+        })
+        .await
+    }
+
+    async fn danados(&self) -> Result<Vec<FilaDanada>> {
+        listado::danadas("usuario", String::new(), |desde, n| {
+            self.pagina_usuarios(desde, n)
         })
         .await
     }

@@ -116,13 +116,50 @@ fn danado(entidad: &str, id: &str, causa: impl std::fmt::Display) -> Error {
 }
 
 /// How to name a document whose `_id` may itself be the corrupt part.
-fn nombre_id(doc: &Document) -> String {
+pub(super) fn nombre_id(doc: &Document) -> String {
     match doc.get("_id") {
         Some(Bson::ObjectId(o)) => o.to_hex(),
         Some(Bson::String(s)) => s.clone(),
         Some(otro) => otro.to_string(),
         None => "(sin _id)".to_owned(),
     }
+}
+
+/// A page of raw documents of `coleccion` after `desde` (an `_id`), in `_id` order, each
+/// parsed by `leer` or kept as the reason it does not parse.
+pub(super) async fn pagina_cruda<T>(
+    store: &super::MongoStore,
+    coleccion: &mongodb::Collection<Document>,
+    desde: Option<Bson>,
+    n: u32,
+    leer: fn(Document) -> Result<T>,
+) -> Result<Vec<crate::store::listado::Cruda<Option<Bson>, T>>> {
+    use futures::TryStreamExt;
+    if n == 0 {
+        // The driver reads `limit(0)` as "no limit".
+        return Ok(Vec::new());
+    }
+    let filtro = match desde {
+        Some(id) => mongodb::bson::doc! { "_id": { "$gt": id } },
+        None => mongodb::bson::doc! {},
+    };
+    let docs: Vec<Document> = coleccion
+        .find(filtro)
+        .sort(mongodb::bson::doc! { "_id": 1 })
+        .limit(i64::from(n))
+        .await
+        .map_err(|e| store.fallo(e))?
+        .try_collect()
+        .await
+        .map_err(|e| store.fallo(e))?;
+    Ok(docs
+        .into_iter()
+        .map(|d| crate::store::listado::Cruda {
+            cursor: d.get("_id").cloned(),
+            id: nombre_id(&d),
+            leida: leer(d),
+        })
+        .collect())
 }
 
 /// An id as it comes back from a pipeline: NX turns `_id` into its hex string after

@@ -3,20 +3,19 @@
 //! read-model change is one guarded `update_one`, so a retried saga step applies once.
 
 use async_trait::async_trait;
-use futures::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ReturnDocument;
 
 use super::MongoStore;
-use super::documentos::{EventoDoc, evento_desde};
+use super::documentos::{EventoDoc, evento_desde, pagina_cruda};
 use super::lote::{BusquedaClaves, Fallo, FilaUpsert, Sentencia};
 use crate::config::redactar_texto;
 use crate::domain::{
     Aforo, CambiosEvento, Entradas, Evento, EventoId, Fecha, NuevoEvento, Precio, ReservaId, Texto,
 };
 use crate::error::{Error, Result};
-use crate::store::{EventoStore, ModoImport, ResultadoLote};
+use crate::store::{EventoStore, FilaDanada, ModoImport, ResultadoLote, listado};
 
 impl MongoStore {
     async fn evento_existe(&self, id: &EventoId) -> Result<Option<Document>> {
@@ -63,6 +62,27 @@ impl EventoStore for MongoStore {
         }
     }
 
+    async fn aforo(&self, id: &EventoId) -> Result<Aforo> {
+        let d = self
+            .eventos
+            .find_one(doc! { "_id": id.oid() })
+            .projection(doc! { "aforo_total": 1 })
+            .await
+            .map_err(|e| self.fallo(e))?
+            .ok_or_else(|| Error::no_encontrado("evento", id))?;
+        let mal = |detalle: String| {
+            Error::Inconsistencia(format!(
+                "el evento {id} tiene un aforo_total guardado inválido: {detalle}"
+            ))
+        };
+        // Small Int64 values come back as Int32 from some servers.
+        match d.get("aforo_total") {
+            Some(Bson::Int32(n)) => Aforo::new(i64::from(*n)).map_err(|e| mal(e.to_string())),
+            Some(Bson::Int64(n)) => Aforo::new(*n).map_err(|e| mal(e.to_string())),
+            otro => Err(mal(format!("{otro:?}"))),
+        }
+    }
+
     async fn precio(&self, id: &EventoId) -> Result<Precio> {
         let d = self
             .eventos
@@ -90,25 +110,11 @@ impl EventoStore for MongoStore {
     }
 
     async fn listar(&self, limite: u32, despues_de: Option<&EventoId>) -> Result<Vec<Evento>> {
-        if limite == 0 {
-            // The driver reads `limit(0)` as "no limit".
-            return Ok(Vec::new());
-        }
-        let filtro = match despues_de {
-            Some(id) => doc! { "_id": { "$gt": id.oid() } },
-            None => doc! {},
-        };
-        let docs: Vec<Document> = self
-            .eventos
-            .find(filtro)
-            .sort(doc! { "_id": 1 })
-            .limit(i64::from(limite))
-            .await
-            .map_err(|e| self.fallo(e))?
-            .try_collect()
-            .await
-            .map_err(|e| self.fallo(e))?;
-        docs.into_iter().map(evento_desde).collect()
+        let inicio = despues_de.map(|id| Bson::ObjectId(id.oid()));
+        listado::listar("evento", limite, inicio, |desde, n| {
+            pagina_cruda(self, &self.eventos, desde, n, evento_desde)
+        })
+        .await
     }
 
     async fn actualizar(
@@ -346,5 +352,12 @@ impl EventoStore for MongoStore {
                 .collect(),
             insertados_ids,
         })
+    }
+
+    async fn danados(&self) -> Result<Vec<FilaDanada>> {
+        listado::danadas("evento", None, |desde, n| {
+            pagina_cruda(self, &self.eventos, desde, n, evento_desde)
+        })
+        .await
     }
 }

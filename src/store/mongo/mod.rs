@@ -121,4 +121,9 @@ impl Salud for MongoStore {
             _ => "MongoDB (versión desconocida)".to_owned(),
         })
     }
+
+    async fn cerrar(&self) {
+        // `immediate`: a cursor still held somewhere must not make the exit wait forever.
+        self.db.client().clone().shutdown().immediate(true).await;
+    }
 }

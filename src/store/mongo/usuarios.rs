@@ -9,7 +9,7 @@ use mongodb::bson::{Bson, Document, doc};
 
 use super::MongoStore;
 use super::documentos::{
-    UsuarioDoc, compra_bson, compra_de_documento, usuario_desde, usuario_id_de,
+    UsuarioDoc, compra_bson, compra_de_documento, pagina_cruda, usuario_desde, usuario_id_de,
 };
 use super::errores::{
     Choque, choque, choque_de_mensaje, duplicado_documento, duplicado_email, duplicado_generico,
@@ -21,7 +21,7 @@ use crate::domain::{
     CambiosUsuario, Compra, Documento, Email, EventoId, NuevoUsuario, ReservaId, Usuario, UsuarioId,
 };
 use crate::error::{Error, Result};
-use crate::store::{ModoImport, ResultadoLote, UsuarioStore};
+use crate::store::{FilaDanada, ModoImport, ResultadoLote, UsuarioStore, listado};
 
 impl MongoStore {
     /// Turns a duplicate-key clash into the `Duplicado` that names the clashing value.
@@ -127,25 +127,11 @@ impl UsuarioStore for MongoStore {
     }
 
     async fn listar(&self, limite: u32, despues_de: Option<&UsuarioId>) -> Result<Vec<Usuario>> {
-        if limite == 0 {
-            // The driver reads `limit(0)` as "no limit".
-            return Ok(Vec::new());
-        }
-        let filtro = match despues_de {
-            Some(id) => doc! { "_id": { "$gt": id.oid() } },
-            None => doc! {},
-        };
-        let docs: Vec<Document> = self
-            .usuarios
-            .find(filtro)
-            .sort(doc! { "_id": 1 })
-            .limit(i64::from(limite))
-            .await
-            .map_err(|e| self.fallo(e))?
-            .try_collect()
-            .await
-            .map_err(|e| self.fallo(e))?;
-        docs.into_iter().map(usuario_desde).collect()
+        let inicio = despues_de.map(|id| Bson::ObjectId(id.oid()));
+        listado::listar("usuario", limite, inicio, |desde, n| {
+            pagina_cruda(self, &self.usuarios, desde, n, usuario_desde)
+        })
+        .await
     }
 
     async fn actualizar(&self, id: &UsuarioId, cambios: CambiosUsuario) -> Result<Usuario> {
@@ -371,5 +357,12 @@ impl UsuarioStore for MongoStore {
             rechazados,
             insertados_ids: Vec::new(),
         })
+    }
+
+    async fn danados(&self) -> Result<Vec<FilaDanada>> {
+        listado::danadas("usuario", None, |desde, n| {
+            pagina_cruda(self, &self.usuarios, desde, n, usuario_desde)
+        })
+        .await
     }
 }

@@ -2,7 +2,6 @@
 //! clap already merges flags and environment; this module adds the file and the defaults
 //! and decides the backend. Secrets stay redacted: `Uri` never prints its password.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -10,81 +9,8 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
-/// A connection URI whose password never reaches output, logs or errors.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Uri(String);
-
-impl Uri {
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-
-    /// The real URI, for the driver only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The URI with any password replaced by `***`.
-    pub fn redactada(&self) -> String {
-        redactar(&self.0)
-    }
-}
-
-impl fmt::Debug for Uri {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Uri({:?})", self.redactada())
-    }
-}
-
-impl fmt::Display for Uri {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.redactada())
-    }
-}
-
-/// Replaces the password of `scheme://user:password@host...` with `***`. Works for
-/// multi-host MongoDB URIs, which `url` cannot parse.
-pub fn redactar(uri: &str) -> String {
-    let Some(inicio) = uri.find("://").map(|i| i + 3) else {
-        return uri.to_owned();
-    };
-    let resto = &uri[inicio..];
-    let fin_autoridad = resto.find(['/', '?']).unwrap_or(resto.len());
-    let autoridad = &resto[..fin_autoridad];
-    let Some(arroba) = autoridad.rfind('@') else {
-        return uri.to_owned();
-    };
-    let userinfo = &autoridad[..arroba];
-    let usuario = match userinfo.find(':') {
-        Some(dos_puntos) => format!("{}:***", &userinfo[..dos_puntos]),
-        None => userinfo.to_owned(),
-    };
-    format!("{}{}{}", &uri[..inicio], usuario, &uri[inicio + arroba..])
-}
-
-/// Also redacts any URI-looking substring of free text (driver error messages).
-pub fn redactar_texto(texto: &str, uris: &[&Uri]) -> String {
-    let mut t = texto.to_owned();
-    for u in uris {
-        t = t.replace(u.expose(), &u.redactada());
-        if let Some(pw) = password(u.expose())
-            && !pw.is_empty()
-        {
-            t = t.replace(pw, "***");
-        }
-    }
-    t
-}
-
-fn password(uri: &str) -> Option<&str> {
-    let inicio = uri.find("://")? + 3;
-    let resto = &uri[inicio..];
-    let fin = resto.find(['/', '?']).unwrap_or(resto.len());
-    let autoridad = &resto[..fin];
-    let arroba = autoridad.rfind('@')?;
-    let userinfo = &autoridad[..arroba];
-    userinfo.find(':').map(|i| &userinfo[i + 1..])
-}
+mod uri;
+pub use uri::{Uri, redactar, redactar_texto, validar_uri};
 
 /// Which backend to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
@@ -220,10 +146,13 @@ impl Config {
                     .or(archivo.mongo_db)
                     .unwrap_or_else(|| "eventflow".into());
                 validar_nombre_db(&mongo_db)?;
+                let (mongo_uri, redis_url) = (Uri::new(m), Uri::new(r));
+                validar_uri("EVENTFLOW_MONGO_URI", &mongo_uri)?;
+                validar_uri("EVENTFLOW_REDIS_URL", &redis_url)?;
                 Backend::Mongo {
-                    mongo_uri: Uri::new(m),
+                    mongo_uri,
                     mongo_db,
-                    redis_url: Uri::new(r),
+                    redis_url,
                     redis_prefix: capa
                         .redis_prefix
                         .or(archivo.redis_prefix)
@@ -293,26 +222,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redacta_la_contrasena() {
-        assert_eq!(
-            redactar("mongodb://root:s3cr3t@mongo:27017/?authSource=admin"),
-            "mongodb://root:***@mongo:27017/?authSource=admin"
+    fn una_contrasena_con_barra_sin_codificar_es_un_error_de_uso_sin_secreto() {
+        let capa = Capa {
+            mongo_uri: Some("mongodb://raiz:S3cr/tPw@m:1/".into()),
+            redis_url: Some("redis://localhost".into()),
+            ..Capa::default()
+        };
+        let e = Config::combinar(capa, Archivo::default()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let m = e.to_string();
+        assert!(
+            m.contains("%2F") && !m.contains("S3cr") && !m.contains("tPw"),
+            "{m}"
         );
-        assert_eq!(
-            redactar("mongodb://u:p@a:1,b:2/db"),
-            "mongodb://u:***@a:1,b:2/db"
+        let u = Uri::new("redis://:S3cr%2FtPw@h");
+        assert!(validar_uri("x", &u).is_ok());
+        let t = redactar_texto(
+            "invalid server address raiz:S3cr: port",
+            &[&Uri::new("mongodb://raiz:S3cr/tPw@m")],
         );
-        assert_eq!(
-            redactar("redis://:pw@localhost:6379/0"),
-            "redis://:***@localhost:6379/0"
-        );
-        assert_eq!(redactar("redis://localhost:6379"), "redis://localhost:6379");
-        assert_eq!(
-            redactar("mongodb://us@er:p@ss@h/"),
-            "mongodb://us@er:***@h/"
-        );
-        let u = Uri::new("redis://:pw@h:1");
-        assert!(!format!("{u:?}{u}").contains("pw"));
+        assert!(!t.contains("S3cr"), "{t}");
     }
 
     #[test]
