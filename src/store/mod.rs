@@ -265,6 +265,35 @@ pub struct Retencion {
     pub clave: Option<ClaveIdempotencia>,
 }
 
+impl Retencion {
+    /// The pending record this hold creates, taken at `ahora` (the store's clock): the
+    /// one rule for a new record, shared by both backends (the Redis script overwrites the
+    /// instants with `TIME`).
+    pub fn registro(&self, ahora: Fecha) -> RegistroSaga {
+        RegistroSaga {
+            reserva: Reserva {
+                id: self.reserva.clone(),
+                evento_id: self.evento.clone(),
+                usuario_id: self.usuario.clone(),
+                entradas: self.entradas,
+                estado: Estado::Pendiente,
+                importe: self.importe,
+                creada: ahora,
+                actualizada: ahora,
+            },
+            paso: Paso::Inventario,
+            fase: Fase::Hecho,
+            expira: Fecha::from_millis(ahora.millis().saturating_add(self.ttl_ms)),
+            clave: self.clave.clone(),
+            fecha_compra: None,
+            terminada: false,
+            toma: None,
+            reclamada_hasta: None,
+            fallo: None,
+        }
+    }
+}
+
 /// Why a claim is being made; the store grants it only from the states the transition
 /// table allows (`docs/consistency.md`).
 #[derive(Debug, Clone, PartialEq, Eq)]

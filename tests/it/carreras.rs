@@ -63,6 +63,17 @@ fn pendientes(env: &Entorno, u: &UsuarioId) -> Vec<Value> {
     json(&out.get_output().stdout).as_array().unwrap().clone()
 }
 
+/// Starts `reservar` (a configured command) in the background and waits until its
+/// purchase holds its seats; returns the process and the reservation id.
+fn en_curso(env: &Entorno, u: &UsuarioId, c: &mut Command) -> (Child, String) {
+    let hijo = c.spawn().expect("lanzar eventflow reservar");
+    hasta(Duration::from_secs(20), "la compra retiene", || {
+        !pendientes(env, u).is_empty()
+    });
+    let id = pendientes(env, u)[0]["id"].as_str().unwrap().to_owned();
+    (hijo, id)
+}
+
 async fn dos_subidas_de_aforo_a_la_vez_no_inventan_entradas(env: Entorno) {
     let alm = env.almacen().await;
     let e = evento(&alm, 10, 100).await;
@@ -112,16 +123,14 @@ async fn un_cobro_tras_vencer_la_retencion_no_se_registra_y_nada_queda_sin_reemb
     let alm = env.almacen().await;
     let e = evento(&alm, 5, 1000).await;
     let u = usuarios(&alm, 1).await.remove(0);
-    let compra = reservar(&env, &e, &u, "2")
-        .env("EVENTFLOW_RESERVA_TTL_S", "1")
-        .env("EVENTFLOW_PAGO_LATENCIA_MS", "3000")
-        .env("EVENTFLOW_FAULT", "crash@pago")
-        .spawn()
-        .unwrap();
-    hasta(Duration::from_secs(20), "la compra retiene", || {
-        !pendientes(&env, &u).is_empty()
-    });
-    let id = pendientes(&env, &u)[0]["id"].as_str().unwrap().to_owned();
+    let (compra, id) = en_curso(
+        &env,
+        &u,
+        reservar(&env, &e, &u, "2")
+            .env("EVENTFLOW_RESERVA_TTL_S", "1")
+            .env("EVENTFLOW_PAGO_LATENCIA_MS", "3000")
+            .env("EVENTFLOW_FAULT", "crash@pago"),
+    );
     // `compensar` takes the purchase over as soon as its hold expires, while the
     // payment is still on its way.
     hasta(Duration::from_secs(20), "compensar la termina", || {
@@ -164,14 +173,11 @@ async fn no_se_elimina_un_usuario_con_una_compra_en_curso(env: Entorno) {
     let alm = env.almacen().await;
     let e = evento(&alm, 5, 100).await;
     let u = usuarios(&alm, 1).await.remove(0);
-    let compra = reservar(&env, &e, &u, "2")
-        .env("EVENTFLOW_PAGO_LATENCIA_MS", "2500")
-        .spawn()
-        .unwrap();
-    hasta(Duration::from_secs(20), "la compra retiene", || {
-        !pendientes(&env, &u).is_empty()
-    });
-    let id = pendientes(&env, &u)[0]["id"].as_str().unwrap().to_owned();
+    let (compra, id) = en_curso(
+        &env,
+        &u,
+        reservar(&env, &e, &u, "2").env("EVENTFLOW_PAGO_LATENCIA_MS", "2500"),
+    );
     env.cmd()
         .args(["usuarios", "eliminar", u.as_str()])
         .assert()
@@ -189,14 +195,11 @@ async fn un_usuario_borrado_a_mitad_de_compra_deja_todo_deshecho_y_sale_con_3(en
     let alm = env.almacen().await;
     let e = evento(&alm, 5, 100).await;
     let u = usuarios(&alm, 1).await.remove(0);
-    let compra = reservar(&env, &e, &u, "2")
-        .env("EVENTFLOW_PAGO_LATENCIA_MS", "2500")
-        .spawn()
-        .unwrap();
-    hasta(Duration::from_secs(20), "la compra retiene", || {
-        !pendientes(&env, &u).is_empty()
-    });
-    let id = pendientes(&env, &u)[0]["id"].as_str().unwrap().to_owned();
+    let (compra, id) = en_curso(
+        &env,
+        &u,
+        reservar(&env, &e, &u, "2").env("EVENTFLOW_PAGO_LATENCIA_MS", "2500"),
+    );
     // The race the refusal cannot close: the user vanishes after the check.
     alm.usuarios.eliminar(&u).await.unwrap();
     let fin = esperar(compra);

@@ -13,9 +13,7 @@ use super::registros::{
     mover_contador, registro, registro_o_error, registros, reloj, soltar_bloqueo,
 };
 use super::{SqliteStore, pagos};
-use crate::domain::{
-    Aforo, ClaveIdempotencia, Estado, EventoId, Fecha, Reserva, ReservaId, UsuarioId,
-};
+use crate::domain::{Aforo, ClaveIdempotencia, Estado, EventoId, Fecha, ReservaId, UsuarioId};
 use crate::error::{Error, Result};
 use crate::store::{
     Cobro, Fase, FiltroReservas, Paso, Reclamo, RegistroSaga, ReservaStore, Retencion, Toma,
@@ -215,27 +213,7 @@ impl ReservaStore for SqliteStore {
                 }
             }
             mover_contador(tx, &r.evento, -pedidas)?;
-            let nuevo = RegistroSaga {
-                reserva: Reserva {
-                    id: r.reserva.clone(),
-                    evento_id: r.evento.clone(),
-                    usuario_id: r.usuario.clone(),
-                    entradas: r.entradas,
-                    estado: Estado::Pendiente,
-                    importe: r.importe,
-                    creada: Fecha::from_millis(ahora),
-                    actualizada: Fecha::from_millis(ahora),
-                },
-                paso: Paso::Inventario,
-                fase: Fase::Hecho,
-                expira: Fecha::from_millis(ahora.saturating_add(r.ttl_ms)),
-                clave: r.clave.clone(),
-                fecha_compra: None,
-                terminada: false,
-                toma: None,
-                reclamada_hasta: None,
-                fallo: None,
-            };
+            let nuevo = r.registro(Fecha::from_millis(ahora));
             escribir_registro(tx, &nuevo, false)?;
             let ttl = r.ttl_ms.max(TTL_MIN_BLOQUEO_MS);
             tx.prepare_cached(

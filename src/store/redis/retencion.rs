@@ -5,34 +5,14 @@ use redis::RedisResult;
 
 use super::claves::Claves;
 use super::{Hash, RedisStore, TOMAR, TTL_MIN_BLOQUEO_MS, codigo_propio, hash};
-use crate::domain::{Estado, Fecha, Reserva};
+use crate::domain::Fecha;
 use crate::error::{Error, Result};
-use crate::store::{Fase, Paso, RegistroSaga, Retencion, rechazo};
+use crate::store::{RegistroSaga, Retencion, rechazo};
 
 impl RedisStore {
     pub(super) async fn tomar_(&self, r: &Retencion) -> Result<RegistroSaga> {
         // The script overwrites the instants with the server's clock.
-        let nuevo = RegistroSaga {
-            reserva: Reserva {
-                id: r.reserva.clone(),
-                evento_id: r.evento.clone(),
-                usuario_id: r.usuario.clone(),
-                entradas: r.entradas,
-                estado: Estado::Pendiente,
-                importe: r.importe,
-                creada: Fecha::from_millis(0),
-                actualizada: Fecha::from_millis(0),
-            },
-            paso: Paso::Inventario,
-            fase: Fase::Hecho,
-            expira: Fecha::from_millis(0),
-            clave: r.clave.clone(),
-            fecha_compra: None,
-            terminada: false,
-            toma: None,
-            reclamada_hasta: None,
-            fallo: None,
-        };
+        let nuevo = r.registro(Fecha::from_millis(0));
         let mut args = vec![
             r.reserva.to_string(),
             r.entradas.to_string(),
