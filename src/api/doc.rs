@@ -7,7 +7,7 @@
 use utoipa::{OpenApi, ToSchema};
 
 use super::error::{CuerpoError, DetalleError};
-use super::salud::{Componente, Salud};
+use super::salud::{Componente, Salud, SaludPublica};
 use super::{eventos, reservas, salud, usuarios};
 
 /// Un usuario, como lo devuelven la API y `eventflow -o json`.
@@ -88,7 +88,7 @@ pub struct Reserva {
         salud::salud,
     ),
     components(schemas(
-        Usuario, Compra, Evento, Reserva, Estado, CuerpoError, DetalleError, Salud, Componente,
+        Usuario, Compra, Evento, Reserva, Estado, CuerpoError, DetalleError, Salud, SaludPublica, Componente,
         usuarios::CrearUsuario, eventos::CrearEvento, reservas::CrearReserva,
     )),
     tags(

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::acceso::Quien;
 use super::error::{ApiError, CuerpoError};
 use super::extract::{Json, Path, Query};
 use super::pagina::{self, Pagina};
@@ -57,8 +58,10 @@ impl CrearEvento {
     ))]
 pub async fn crear(
     State(s): State<AppState>,
+    quien: Quien,
     Json(cuerpo): Json<CrearEvento>,
 ) -> Result<Response, ApiError> {
+    quien.sin_limite_de_eventos()?;
     let nuevo = cuerpo.parsear()?;
     let e = crate::servicios::eventos::crear(s.almacen(), nuevo).await?;
     Ok(creado(&format!("/api/eventos/{}", e.id), &e))

@@ -8,14 +8,19 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::acceso::Quien;
 use super::error::{ApiError, CuerpoError};
 use super::extract::{Json, Path};
 use super::{AppState, creado, doc};
-use crate::domain::{ClaveIdempotencia, Entradas, EventoId, ReservaId, UsuarioId};
+use crate::domain::{ClaveIdempotencia, Entradas, EventoId, ReservaId, TokenId, UsuarioId};
 use crate::reservas::Solicitud;
 
 /// The header that makes a purchase safe to retry.
 pub const CABECERA_IDEMPOTENCIA: &str = "idempotency-key";
+
+/// The longest key a client may send. The key is stored as `<token id>:<key>` so that
+/// two tokens never share a key, and the stored form must fit `ClaveIdempotencia`'s 128.
+pub const MAX_CLAVE: usize = 100;
 
 /// Body of `POST /api/reservas`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -41,16 +46,22 @@ impl CrearReserva {
     }
 }
 
-fn clave(headers: &HeaderMap) -> Result<Option<ClaveIdempotencia>, ApiError> {
+/// The client's idempotency key, scoped to its token: two integrators may pick the same
+/// key and never see each other's purchase.
+fn clave(headers: &HeaderMap, token: &TokenId) -> Result<Option<ClaveIdempotencia>, ApiError> {
     let Some(v) = headers.get(CABECERA_IDEMPOTENCIA) else {
         return Ok(None);
     };
-    let raw = v.to_str().map_err(|_| {
-        ApiError::peticion(
-            "la cabecera idempotency-key solo admite caracteres ASCII visibles, sin espacios",
-        )
-    })?;
-    ClaveIdempotencia::parse(raw)
+    let invalida = || {
+        ApiError::peticion(format!(
+            "la cabecera idempotency-key debe tener entre 1 y {MAX_CLAVE} caracteres ASCII visibles, sin espacios"
+        ))
+    };
+    let raw = v.to_str().map_err(|_| invalida())?;
+    if raw.is_empty() || raw.len() > MAX_CLAVE || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalida());
+    }
+    ClaveIdempotencia::parse(&format!("{token}:{raw}"))
         .map(Some)
         .map_err(ApiError::peticion_desde)
 }
@@ -75,10 +86,13 @@ fn id(raw: &str) -> Result<ReservaId, ApiError> {
     ))]
 pub async fn crear(
     State(s): State<AppState>,
+    quien: Quien,
     headers: HeaderMap,
     Json(cuerpo): Json<CrearReserva>,
 ) -> Result<Response, ApiError> {
-    let solicitud = cuerpo.parsear(clave(&headers)?)?;
+    let token = quien.token()?;
+    let solicitud = cuerpo.parsear(clave(&headers, &token.id)?)?;
+    quien.alcanza(&solicitud.evento)?;
     let r = s.reservador.clone();
     let reserva = s
         .tareas
@@ -95,8 +109,13 @@ pub async fn crear(
         (status = 400, description = "id mal formado", body = CuerpoError),
         (status = 404, description = "no existe", body = CuerpoError),
     ))]
-pub async fn ver(State(s): State<AppState>, Path(raw): Path<String>) -> Result<Response, ApiError> {
+pub async fn ver(
+    State(s): State<AppState>,
+    quien: Quien,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
     let reg = s.almacen().reservas.ver(&id(&raw)?).await?;
+    quien.alcanza(&reg.reserva.evento_id)?;
     Ok(axum::Json(reg.reserva).into_response())
 }
 
@@ -111,9 +130,13 @@ pub async fn ver(State(s): State<AppState>, Path(raw): Path<String>) -> Result<R
     ))]
 pub async fn cancelar(
     State(s): State<AppState>,
+    quien: Quien,
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = id(&raw)?;
+    // The event decides whether this token may cancel; it never changes after purchase.
+    let reg = s.almacen().reservas.ver(&id).await?;
+    quien.alcanza(&reg.reserva.evento_id)?;
     let r = s.reservador.clone();
     let reserva = s
         .tareas

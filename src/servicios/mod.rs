@@ -2,3 +2,4 @@
 //! neither front holds business logic. Single-store reads go straight to the traits.
 
 pub mod eventos;
+pub mod tokens;

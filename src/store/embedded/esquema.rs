@@ -112,6 +112,21 @@ const MIGRACIONES: &[&str] = &[
         caduca      INTEGER NOT NULL
     );
     "#,
+    // 1 → 2: API tokens (issue 11). MongoDB's `tokens`; `huella` is the SHA-256 of the
+    // secret, never the secret. Lists are comma-separated; an empty `eventos` is all.
+    // Instants are epoch milliseconds.
+    r#"
+    CREATE TABLE tokens (
+        id        TEXT PRIMARY KEY NOT NULL,
+        nombre    TEXT NOT NULL,
+        permisos  TEXT NOT NULL,
+        eventos   TEXT NOT NULL,
+        creado    INTEGER NOT NULL,
+        expira    INTEGER,
+        revocado  INTEGER,
+        huella    TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -11,6 +11,7 @@ mod esquema;
 mod eventos;
 mod filas;
 mod reservas;
+mod tokens;
 mod usuarios;
 
 use std::path::{Path, PathBuf};
