@@ -38,6 +38,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::LatencyUnit;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer};
@@ -139,7 +140,8 @@ fn router_con(estado: AppState, limites: &Limites, por_ip: limites::CapaPorIp) -
     let carga = ServiceBuilder::new()
         .layer(HandleErrorLayer::new(desbordado))
         .load_shed()
-        .concurrency_limit(limites.en_curso.max(1))
+        // Global: `Router::layer` wraps each route apart, and the cap is for all of them.
+        .layer(GlobalConcurrencyLimitLayer::new(limites.en_curso.max(1)))
         .timeout(limites.peticion);
     Router::new()
         .route("/api/usuarios", post(usuarios::crear).get(usuarios::listar))

@@ -5,12 +5,14 @@
 #[macro_use]
 mod helpers;
 
+mod acceso;
 mod api;
 mod embedded;
 mod eventos;
 mod fallos;
 mod fixtures;
 mod importar;
+mod limites;
 mod reservar;
 mod simular;
 mod store_mongo;
