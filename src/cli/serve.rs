@@ -91,7 +91,48 @@ impl ArgsLimites {
     }
 }
 
+/// What `.env.example` puts where a password goes. A deployment still using it is
+/// refused before anything connects.
+const MARCADOR: &str = "change-me";
+
+/// The password inside `uri` (every node of a comma-separated Redis Cluster list).
+fn contrasenas(uri: &str) -> Vec<String> {
+    uri.split(',')
+        .filter_map(|u| url::Url::parse(u.trim()).ok())
+        .filter_map(|u| u.password().map(|p| p.to_owned()))
+        .collect()
+}
+
+/// `Invalido` (exit 2) naming the setting whose password is still the placeholder.
+fn rechazar_marcadores(config: &crate::config::Config) -> Result<()> {
+    let crate::config::Backend::Mongo {
+        mongo_uri,
+        redis_url,
+        ..
+    } = &config.backend
+    else {
+        return Ok(());
+    };
+    for (nombre, uri, variable) in [
+        ("MongoDB", mongo_uri, "MONGO_APP_PASSWORD"),
+        ("Redis", redis_url, "REDIS_APP_PASSWORD"),
+    ] {
+        if contrasenas(uri.expose())
+            .iter()
+            .any(|p| p.starts_with(MARCADOR))
+        {
+            return Err(Error::Invalido(format!(
+                "la contraseña de {nombre} en {} sigue siendo el marcador de .env.example; \
+                 ponga una propia en {variable} de .env (p. ej. `openssl rand -hex 24`)",
+                uri.redactada()
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub async fn run(a: ArgsServe, ctx: &Ctx) -> Result<()> {
+    rechazar_marcadores(&ctx.config)?;
     let r = reservador(ctx).await?;
     // Handlers first: a signal that arrives right after the address is printed must
     // start a graceful shutdown, not kill the process.

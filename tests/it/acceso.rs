@@ -387,3 +387,38 @@ fn tokens_crear_imprime_el_secreto_una_vez_y_listar_y_revocar_no_lo_muestran() {
         .assert()
         .code(3);
 }
+
+#[test]
+fn serve_no_arranca_con_una_contrasena_de_env_example_y_dice_cual() {
+    let env = Entorno::embebido();
+    let ejemplo = [
+        (
+            "mongodb://eventflow:change-me-mongo-app-password@127.0.0.1:1/eventflow",
+            "redis://eventflow:s3creta@127.0.0.1:1/0",
+            "MONGO_APP_PASSWORD",
+        ),
+        (
+            "mongodb://eventflow:s3creta@127.0.0.1:1/eventflow",
+            "redis://eventflow:change-me-redis-app-password@127.0.0.1:1/0",
+            "REDIS_APP_PASSWORD",
+        ),
+    ];
+    for (mongo, redis, variable) in ejemplo {
+        let out = env
+            .cmd()
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .env("EVENTFLOW_MONGO_URI", mongo)
+            .env("EVENTFLOW_REDIS_URL", redis)
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(variable) && err.contains(".env.example"),
+            "{err}"
+        );
+        // The placeholder is still a password: it is not printed.
+        assert!(!err.contains("change-me"), "{err}");
+    }
+}
