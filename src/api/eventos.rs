@@ -48,7 +48,7 @@ impl CrearEvento {
 }
 
 /// Crea un evento y su contador de entradas.
-#[utoipa::path(post, path = "/api/eventos", tag = "eventos",
+#[utoipa::path(post, path = "/api/eventos", operation_id = "crearEvento", tag = "eventos",
     request_body = CrearEvento,
     responses(
         (status = 201, description = "evento creado", body = doc::Evento),
@@ -68,7 +68,7 @@ pub async fn crear(
 }
 
 /// Muestra un evento.
-#[utoipa::path(get, path = "/api/eventos/{id}", tag = "eventos",
+#[utoipa::path(get, path = "/api/eventos/{id}", operation_id = "verEvento", tag = "eventos",
     params(("id" = String, Path, description = "id del evento (24 dígitos hexadecimales)")),
     responses(
         (status = 200, description = "el evento", body = doc::Evento),
@@ -82,7 +82,7 @@ pub async fn ver(State(s): State<AppState>, Path(raw): Path<String>) -> Result<R
 }
 
 /// Lista eventos por id, paginados.
-#[utoipa::path(get, path = "/api/eventos", tag = "eventos",
+#[utoipa::path(get, path = "/api/eventos", operation_id = "listarEventos", tag = "eventos",
     params(Pagina),
     responses(
         (status = 200, description = "una página de eventos; la cabecera Link apunta a la siguiente", body = [doc::Evento]),

@@ -8,7 +8,7 @@
 //! - [`error`]: every failure as `{"error": {"codigo", "mensaje"}}` with its status.
 //! - [`extract`]: `Json`, `Path`, `Query` whose rejections use that shape.
 //! - [`usuarios`], [`eventos`], [`reservas`], [`salud`]: one module per resource.
-//! - [`doc`]: the OpenAPI description at `/api/openapi.json`.
+//! - [`doc`]: the OpenAPI description at `/api/openapi.json`, completed by [`esquema`].
 //!
 //! [`servir`] runs the router until a shutdown signal, then lets requests and purchases in
 //! flight finish, while a background task compensates abandoned holds.
@@ -16,6 +16,7 @@
 pub mod acceso;
 pub mod doc;
 pub mod error;
+pub mod esquema;
 pub mod eventos;
 pub mod extract;
 pub mod limites;
@@ -287,7 +288,11 @@ async fn compensar_periodicamente(
     }
 }
 
-static OPENAPI: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(doc::ApiDoc::openapi);
+/// The document, generated once: utoipa's, completed by [`esquema::completar`].
+static OPENAPI: LazyLock<serde_json::Value> = LazyLock::new(|| {
+    let generado = serde_json::to_value(doc::ApiDoc::openapi()).expect("the document serializes");
+    esquema::completar(generado)
+});
 
 async fn openapi() -> Response {
     axum::Json(&*OPENAPI).into_response()

@@ -71,7 +71,7 @@ fn id(raw: &str) -> Result<ReservaId, ApiError> {
 }
 
 /// Compra entradas: valida, retiene, cobra, confirma y anota en el historial.
-#[utoipa::path(post, path = "/api/reservas", tag = "reservas",
+#[utoipa::path(post, path = "/api/reservas", operation_id = "crearReserva", tag = "reservas",
     request_body = CrearReserva,
     params(("Idempotency-Key" = Option<String>, Header,
         description = "repetir la petición con la misma clave devuelve la misma reserva; con otro cuerpo es 409")),
@@ -102,7 +102,7 @@ pub async fn crear(
 }
 
 /// Muestra una reserva.
-#[utoipa::path(get, path = "/api/reservas/{id}", tag = "reservas",
+#[utoipa::path(get, path = "/api/reservas/{id}", operation_id = "verReserva", tag = "reservas",
     params(("id" = String, Path, description = "id de la reserva (24 dígitos hexadecimales)")),
     responses(
         (status = 200, description = "la reserva", body = doc::Reserva),
@@ -120,7 +120,7 @@ pub async fn ver(
 }
 
 /// Cancela una compra confirmada: reembolsa, libera las entradas y limpia el historial.
-#[utoipa::path(delete, path = "/api/reservas/{id}", tag = "reservas",
+#[utoipa::path(delete, path = "/api/reservas/{id}", operation_id = "cancelarReserva", tag = "reservas",
     params(("id" = String, Path, description = "id de la reserva")),
     responses(
         (status = 200, description = "reserva cancelada", body = doc::Reserva),

@@ -76,7 +76,7 @@ async fn sondear(nombre: &str, ping: impl Future<Output = crate::Result<String>>
 }
 
 /// Estado de los dos almacenes: `ok`/`caido` por rol; con un token `admin`, el detalle.
-#[utoipa::path(get, path = "/health", tag = "salud",
+#[utoipa::path(get, path = "/health", operation_id = "salud", tag = "salud",
     responses(
         (status = 200, description = "ambos almacenes responden (con token admin, el cuerpo es Salud)", body = SaludPublica),
         (status = 503, description = "algún almacén no responde (con token admin, el cuerpo es Salud)", body = SaludPublica),

@@ -62,7 +62,7 @@ fn id(raw: &str) -> Result<UsuarioId, ApiError> {
 /// Sin token, un email o documento ya registrados responden igual que un alta nueva
 /// (201 con un id que no corresponde a ningún usuario), para no confirmar a un anónimo
 /// que una dirección está registrada. Con un token con `usuarios:escribir`, responden 409.
-#[utoipa::path(post, path = "/api/usuarios", tag = "usuarios",
+#[utoipa::path(post, path = "/api/usuarios", operation_id = "crearUsuario", tag = "usuarios",
     request_body = CrearUsuario,
     responses(
         (status = 201, description = "usuario creado (o, sin token, email ya registrado: véase la descripción)", body = doc::Usuario),
@@ -94,7 +94,7 @@ pub async fn crear(
 }
 
 /// Muestra un usuario.
-#[utoipa::path(get, path = "/api/usuarios/{id}", tag = "usuarios",
+#[utoipa::path(get, path = "/api/usuarios/{id}", operation_id = "verUsuario", tag = "usuarios",
     params(("id" = String, Path, description = "id del usuario (24 dígitos hexadecimales)")),
     responses(
         (status = 200, description = "el usuario", body = doc::Usuario),
@@ -107,7 +107,7 @@ pub async fn ver(State(s): State<AppState>, Path(raw): Path<String>) -> Result<R
 }
 
 /// Lista usuarios por id, paginados.
-#[utoipa::path(get, path = "/api/usuarios", tag = "usuarios",
+#[utoipa::path(get, path = "/api/usuarios", operation_id = "listarUsuarios", tag = "usuarios",
     params(Pagina),
     responses(
         (status = 200, description = "una página de usuarios; la cabecera Link apunta a la siguiente", body = [doc::Usuario]),
@@ -130,7 +130,7 @@ pub async fn listar(
 }
 
 /// El historial de compras de un usuario.
-#[utoipa::path(get, path = "/api/usuarios/{id}/historial", tag = "usuarios",
+#[utoipa::path(get, path = "/api/usuarios/{id}/historial", operation_id = "historialUsuario", tag = "usuarios",
     params(("id" = String, Path, description = "id del usuario")),
     responses(
         (status = 200, description = "las compras confirmadas del usuario", body = [doc::Compra]),
