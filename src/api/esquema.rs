@@ -49,6 +49,15 @@ pub fn completar(mut doc: Value) -> Value {
         }
         operacion(op, r.acceso);
     }
+    // Anonymous callers get `SaludPublica`; an admin token, `Salud`.
+    let salud = json!({"oneOf": [
+        {"$ref": "#/components/schemas/SaludPublica"},
+        {"$ref": "#/components/schemas/Salud"}
+    ]});
+    for codigo in ["200", "503"] {
+        doc["paths"]["/health"]["get"]["responses"][codigo]["content"]["application/json"]["schema"] =
+            salud.clone();
+    }
     doc
 }
 
@@ -138,7 +147,7 @@ fn esquemas(s: &mut Value) {
         json!({"type": "string", "format": "date-time", "example": "2025-12-01T21:00:00Z"});
     e["properties"]["aforo_total"] =
         json!({"type": "integer", "minimum": Aforo::MIN, "maximum": Aforo::MAX, "example": 1000});
-    e["properties"]["precio"] = json!({"type": "integer", "minimum": 0, "maximum": Precio::MAX, "description": "Unidades menores (céntimos); por defecto 0.", "example": 2500});
+    e["properties"]["precio"] = json!({"type": ["integer", "null"], "minimum": 0, "maximum": Precio::MAX, "description": "Unidades menores (céntimos); por defecto 0.", "example": 2500});
     let r = &mut s["CrearReserva"];
     r["additionalProperties"] = json!(false);
     r["properties"]["evento_id"] = id.clone();

@@ -25,9 +25,11 @@ pub struct CrearEvento {
     #[schema(example = "Estadio Centenario")]
     pub lugar: String,
     #[schema(example = 1000)]
+    #[serde(deserialize_with = "super::extract::entero")]
     pub aforo_total: i64,
     /// Unidades menores (céntimos); por defecto 0.
     #[schema(example = 2500)]
+    #[serde(default, deserialize_with = "super::extract::entero_opcional")]
     pub precio: Option<i64>,
 }
 

@@ -32,6 +32,7 @@ pub struct CrearReserva {
     pub usuario_id: String,
     /// Al menos 1.
     #[schema(example = 2)]
+    #[serde(deserialize_with = "super::extract::entero")]
     pub entradas: i64,
 }
 
