@@ -127,7 +127,7 @@ pub enum Comando {
     Simular(simular::ArgsSimular),
     /// Sirve la API REST del diseño sobre el mismo núcleo.
     Serve(serve::ArgsServe),
-    /// Tokens de la API REST: crear (imprime el secreto una vez), listar y revocar.
+    /// Tokens de la API REST: crear (su clave se muestra una sola vez), listar y revocar.
     #[command(subcommand)]
     Tokens(tokens::Accion),
     /// Genera el script de autocompletado para un shell.

@@ -436,7 +436,7 @@ fn dos_procesos_que_migran_el_mismo_archivo_nuevo_tienen_exito() {
             );
             assert_eq!(json(&out.stdout), serde_json::json!([]));
         }
-        assert_eq!(version_de_esquema(&env.archivo()), 1);
+        assert_eq!(version_de_esquema(&env.archivo()), 2);
     }
 }
 
@@ -452,7 +452,7 @@ async fn ocho_aperturas_simultaneas_de_un_archivo_nuevo_lo_migran_una_vez() {
     for t in tareas {
         t.await.unwrap().unwrap();
     }
-    assert_eq!(version_de_esquema(&env.archivo()), 1);
+    assert_eq!(version_de_esquema(&env.archivo()), 2);
     let s = env.store().await;
     assert_eq!(s.ping().await.unwrap().split(' ').next(), Some("SQLite"));
 }
