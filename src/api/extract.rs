@@ -80,3 +80,37 @@ impl<'de> serde::de::Visitor<'de> for EnteroOpcional {
         entero(d).map(Some)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, serde::Deserialize)]
+    struct C {
+        #[serde(deserialize_with = "super::entero")]
+        n: i64,
+        #[serde(default, deserialize_with = "super::entero_opcional")]
+        m: Option<i64>,
+    }
+
+    fn leer(s: &str) -> Result<C, String> {
+        serde_json::from_str(s).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn un_entero_escrito_con_fraccion_cero_es_entero_y_uno_con_fraccion_no() {
+        assert_eq!(leer(r#"{"n": 2.0}"#).unwrap().n, 2);
+        assert_eq!(leer(r#"{"n": 7, "m": 3.0}"#).unwrap().m, Some(3));
+        assert_eq!(leer(r#"{"n": 7, "m": null}"#).unwrap().m, None);
+        assert_eq!(leer(r#"{"n": 7}"#).unwrap().m, None);
+        let e = leer(r#"{"n": 1.5}"#).unwrap_err();
+        assert!(
+            e.starts_with("invalid value: floating point `1.5`, expected i64"),
+            "{e}"
+        );
+        let e = leer(r#"{"n": "dos"}"#).unwrap_err();
+        assert!(
+            e.starts_with("invalid type: string \"dos\", expected i64"),
+            "{e}"
+        );
+        assert!(leer(r#"{"n": 1e300}"#).is_err());
+    }
+}
