@@ -7,7 +7,15 @@
 //! eventflow serve --addr 127.0.0.1:8000 &
 //! cargo run --release --example bench_http -- http://127.0.0.1:8000 2000 64
 //! ```
-//! Arguments: base URL, purchases (= users = seats), concurrency.
+//! Arguments: base URL, purchases (= users = seats), concurrency. The API needs a token
+//! with `eventos:escribir`, `eventos:leer` and `reservas:crear` (or `admin`) in
+//! `EVENTFLOW_API_TOKEN`, and limits above the benchmark's rate:
+//!
+//! ```text
+//! export EVENTFLOW_API_TOKEN=$(eventflow -o json tokens crear --nombre bench --permisos admin | jq -r .secreto)
+//! eventflow serve --addr 127.0.0.1:8000 --limite-ip 100000 --rafaga-ip 100000 \
+//!     --limite-token 100000 --rafaga-token 100000 &
+//! ```
 
 use std::time::{Duration, Instant};
 
@@ -22,8 +30,15 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|| "http://127.0.0.1:8000".into());
     let n: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(2000);
     let concurrencia: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(64);
+    let mut cabeceras = reqwest::header::HeaderMap::new();
+    if let Ok(t) = std::env::var("EVENTFLOW_API_TOKEN") {
+        let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {t}"))?;
+        v.set_sensitive(true);
+        cabeceras.insert(reqwest::header::AUTHORIZATION, v);
+    }
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrencia)
+        .default_headers(cabeceras)
         .build()?;
     let sello = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?

@@ -17,11 +17,18 @@ for ronda in $(seq 1 "$rondas"); do
         "$bin" -o json simular --aforo "$n" --compradores "$n" --concurrencia "$c" \
         --rechazo-pago 0 --semilla 1 2>/dev/null |
         python3 -c 'import json,sys; r=json.load(sys.stdin); print("simular", r.get("compras_por_segundo") or r)' 
-    # Over HTTP.
+    # Over HTTP, authenticated like any integrator (issue 11): an admin token, and the
+    # rate limits raised above the benchmark's rate (it measures cost, not the limits).
     log=$(mktemp)
-    EVENTFLOW_MONGO_DB="bhttp_${sufijo}_$ronda" EVENTFLOW_REDIS_PREFIX="bhttp_${sufijo}_$ronda:" \
-        EVENTFLOW_DATA_DIR="$(mktemp -d)" EVENTFLOW_LOG=warn \
-        "$bin" serve --addr 127.0.0.1:0 2>"$log" &
+    datos=$(mktemp -d)
+    export EVENTFLOW_MONGO_DB="bhttp_${sufijo}_$ronda" EVENTFLOW_REDIS_PREFIX="bhttp_${sufijo}_$ronda:" \
+        EVENTFLOW_DATA_DIR="$datos"
+    EVENTFLOW_API_TOKEN=$("$bin" -o json tokens crear --nombre bench --permisos admin |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["secreto"])')
+    export EVENTFLOW_API_TOKEN
+    EVENTFLOW_LOG=warn "$bin" serve --addr 127.0.0.1:0 \
+        --limite-ip 1000000 --rafaga-ip 1000000 --limite-token 1000000 --rafaga-token 1000000 \
+        2>"$log" &
     pid=$!
     until grep -q 'escuchando en' "$log"; do
         kill -0 "$pid" 2>/dev/null || { cat "$log"; exit 1; }
@@ -30,4 +37,5 @@ for ronda in $(seq 1 "$rondas"); do
     url=$(grep -o 'http://[0-9.:]*' "$log" | head -1)
     "$bench" "$url" "$n" "$c" | grep -i 'compras/s\|purchases/s' || true
     kill -TERM "$pid"; wait "$pid" || true
+    unset EVENTFLOW_MONGO_DB EVENTFLOW_REDIS_PREFIX EVENTFLOW_DATA_DIR EVENTFLOW_API_TOKEN
 done

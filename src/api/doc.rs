@@ -7,7 +7,7 @@
 use utoipa::{OpenApi, ToSchema};
 
 use super::error::{CuerpoError, DetalleError};
-use super::salud::{Componente, Salud};
+use super::salud::{Componente, Salud, SaludPublica};
 use super::{eventos, reservas, salud, usuarios};
 
 /// Un usuario, como lo devuelven la API y `eventflow -o json`.
@@ -121,7 +121,7 @@ pub struct ReservaConPago {
         salud::salud,
     ),
     components(schemas(
-        Usuario, Compra, Evento, Reserva, Estado, CuerpoError, DetalleError, Salud, Componente,
+        Usuario, Compra, Evento, Reserva, Estado, CuerpoError, DetalleError, Salud, SaludPublica, Componente,
         ReservaConPago, Pago, EstadoPago,
         usuarios::CrearUsuario, eventos::CrearEvento, reservas::CrearReserva,
     )),

@@ -32,7 +32,8 @@ pub struct DetalleError {
     /// `invalido`, `no_encontrado`, `duplicado`, `conflicto`, `sin_entradas`,
     /// `pago_rechazado`, `backend_caido`, `historial_fallido`, `inconsistencia`, `interno`,
     /// and, for HTTP-only failures, `demasiado_grande`, `ruta_desconocida`,
-    /// `metodo_no_permitido`.
+    /// `metodo_no_permitido`, `no_autenticado` (401), `prohibido` (403),
+    /// `demasiadas_peticiones` (429), `plazo_vencido` (408), `sobrecargado` (503).
     #[schema(example = "sin_entradas")]
     pub codigo: String,
     #[schema(example = "no quedan entradas suficientes para el evento …")]
@@ -107,6 +108,12 @@ impl IntoResponse for ApiError {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
         }
+        if self.estado == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"eventflow\""),
+            );
+        }
         r
     }
 }
@@ -127,6 +134,11 @@ impl From<JsonRejection> for ApiError {
                 "el cuerpo debe ser JSON: envíe la cabecera content-type: application/json",
             ),
             _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => demasiado_grande(),
+            _ if cuerpo_lento(&r) => Self::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "plazo_vencido",
+                "el cuerpo de la petición no llegó a tiempo",
+            ),
             _ => Self::peticion(format!(
                 "no se pudo leer el cuerpo de la petición: {}",
                 causa(&r)
@@ -148,6 +160,18 @@ impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
         Self::peticion(format!("ruta inválida: {}", causa(&r)))
     }
+}
+
+/// Whether the body stopped arriving before the body deadline (`RequestBodyTimeoutLayer`).
+fn cuerpo_lento(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut actual = Some(e);
+    while let Some(x) = actual {
+        if x.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        actual = x.source();
+    }
+    false
 }
 
 pub fn demasiado_grande() -> ApiError {

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::acceso::Quien;
 use super::error::{ApiError, CuerpoError};
 use super::extract::{Json, Path, Query};
 use super::pagina::{self, Pagina};
@@ -24,9 +25,11 @@ pub struct CrearEvento {
     #[schema(example = "Estadio Centenario")]
     pub lugar: String,
     #[schema(example = 1000)]
+    #[serde(deserialize_with = "super::extract::entero")]
     pub aforo_total: i64,
     /// Unidades menores (céntimos); por defecto 0.
     #[schema(example = 2500)]
+    #[serde(default, deserialize_with = "super::extract::entero_opcional")]
     pub precio: Option<i64>,
 }
 
@@ -47,7 +50,7 @@ impl CrearEvento {
 }
 
 /// Crea un evento y su contador de entradas.
-#[utoipa::path(post, path = "/api/eventos", tag = "eventos",
+#[utoipa::path(post, path = "/api/eventos", operation_id = "crearEvento", tag = "eventos",
     request_body = CrearEvento,
     responses(
         (status = 201, description = "evento creado", body = doc::Evento),
@@ -57,15 +60,17 @@ impl CrearEvento {
     ))]
 pub async fn crear(
     State(s): State<AppState>,
+    quien: Quien,
     Json(cuerpo): Json<CrearEvento>,
 ) -> Result<Response, ApiError> {
+    quien.sin_limite_de_eventos()?;
     let nuevo = cuerpo.parsear()?;
     let e = crate::servicios::eventos::crear(s.almacen(), nuevo).await?;
     Ok(creado(&format!("/api/eventos/{}", e.id), &e))
 }
 
 /// Muestra un evento.
-#[utoipa::path(get, path = "/api/eventos/{id}", tag = "eventos",
+#[utoipa::path(get, path = "/api/eventos/{id}", operation_id = "verEvento", tag = "eventos",
     params(("id" = String, Path, description = "id del evento (24 dígitos hexadecimales)")),
     responses(
         (status = 200, description = "el evento", body = doc::Evento),
@@ -79,7 +84,7 @@ pub async fn ver(State(s): State<AppState>, Path(raw): Path<String>) -> Result<R
 }
 
 /// Lista eventos por id, paginados.
-#[utoipa::path(get, path = "/api/eventos", tag = "eventos",
+#[utoipa::path(get, path = "/api/eventos", operation_id = "listarEventos", tag = "eventos",
     params(Pagina),
     responses(
         (status = 200, description = "una página de eventos; la cabecera Link apunta a la siguiente", body = [doc::Evento]),

@@ -8,14 +8,19 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::acceso::Quien;
 use super::error::{ApiError, CuerpoError};
 use super::extract::{Json, Path};
 use super::{AppState, creado, doc};
-use crate::domain::{ClaveIdempotencia, Entradas, EventoId, ReservaId, UsuarioId};
+use crate::domain::{ClaveIdempotencia, Entradas, EventoId, ReservaId, TokenId, UsuarioId};
 use crate::reservas::Solicitud;
 
 /// The header that makes a purchase safe to retry.
 pub const CABECERA_IDEMPOTENCIA: &str = "idempotency-key";
+
+/// The longest key a client may send. The key is stored as `<token id>:<key>` so that
+/// two tokens never share a key, and the stored form must fit `ClaveIdempotencia`'s 128.
+pub const MAX_CLAVE: usize = 100;
 
 /// Body of `POST /api/reservas`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -27,6 +32,7 @@ pub struct CrearReserva {
     pub usuario_id: String,
     /// Al menos 1.
     #[schema(example = 2)]
+    #[serde(deserialize_with = "super::extract::entero")]
     pub entradas: i64,
 }
 
@@ -41,16 +47,22 @@ impl CrearReserva {
     }
 }
 
-fn clave(headers: &HeaderMap) -> Result<Option<ClaveIdempotencia>, ApiError> {
+/// The client's idempotency key, scoped to its token: two integrators may pick the same
+/// key and never see each other's purchase.
+fn clave(headers: &HeaderMap, token: &TokenId) -> Result<Option<ClaveIdempotencia>, ApiError> {
     let Some(v) = headers.get(CABECERA_IDEMPOTENCIA) else {
         return Ok(None);
     };
-    let raw = v.to_str().map_err(|_| {
-        ApiError::peticion(
-            "la cabecera idempotency-key solo admite caracteres ASCII visibles, sin espacios",
-        )
-    })?;
-    ClaveIdempotencia::parse(raw)
+    let invalida = || {
+        ApiError::peticion(format!(
+            "la cabecera idempotency-key debe tener entre 1 y {MAX_CLAVE} caracteres ASCII visibles, sin espacios"
+        ))
+    };
+    let raw = v.to_str().map_err(|_| invalida())?;
+    if raw.is_empty() || raw.len() > MAX_CLAVE || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalida());
+    }
+    ClaveIdempotencia::parse(&format!("{token}:{raw}"))
         .map(Some)
         .map_err(ApiError::peticion_desde)
 }
@@ -60,7 +72,7 @@ fn id(raw: &str) -> Result<ReservaId, ApiError> {
 }
 
 /// Compra entradas: valida, retiene, cobra, confirma y anota en el historial.
-#[utoipa::path(post, path = "/api/reservas", tag = "reservas",
+#[utoipa::path(post, path = "/api/reservas", operation_id = "crearReserva", tag = "reservas",
     request_body = CrearReserva,
     params(("Idempotency-Key" = Option<String>, Header,
         description = "repetir la petición con la misma clave devuelve la misma reserva; con otro cuerpo es 409")),
@@ -75,10 +87,13 @@ fn id(raw: &str) -> Result<ReservaId, ApiError> {
     ))]
 pub async fn crear(
     State(s): State<AppState>,
+    quien: Quien,
     headers: HeaderMap,
     Json(cuerpo): Json<CrearReserva>,
 ) -> Result<Response, ApiError> {
-    let solicitud = cuerpo.parsear(clave(&headers)?)?;
+    let token = quien.token()?;
+    let solicitud = cuerpo.parsear(clave(&headers, &token.id)?)?;
+    quien.alcanza(&solicitud.evento)?;
     let r = s.reservador.clone();
     let reserva = s
         .tareas
@@ -88,20 +103,25 @@ pub async fn crear(
 }
 
 /// Muestra una reserva.
-#[utoipa::path(get, path = "/api/reservas/{id}", tag = "reservas",
+#[utoipa::path(get, path = "/api/reservas/{id}", operation_id = "verReserva", tag = "reservas",
     params(("id" = String, Path, description = "id de la reserva (24 dígitos hexadecimales)")),
     responses(
         (status = 200, description = "la reserva con su pago", body = doc::ReservaConPago),
         (status = 400, description = "id mal formado", body = CuerpoError),
         (status = 404, description = "no existe", body = CuerpoError),
     ))]
-pub async fn ver(State(s): State<AppState>, Path(raw): Path<String>) -> Result<Response, ApiError> {
+pub async fn ver(
+    State(s): State<AppState>,
+    quien: Quien,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
     let r = crate::store::reserva_con_pago(s.almacen().reservas.as_ref(), &id(&raw)?).await?;
+    quien.alcanza(&r.reserva.evento_id)?;
     Ok(axum::Json(r).into_response())
 }
 
 /// Cancela una compra confirmada: reembolsa, libera las entradas y limpia el historial.
-#[utoipa::path(delete, path = "/api/reservas/{id}", tag = "reservas",
+#[utoipa::path(delete, path = "/api/reservas/{id}", operation_id = "cancelarReserva", tag = "reservas",
     params(("id" = String, Path, description = "id de la reserva")),
     responses(
         (status = 200, description = "reserva cancelada", body = doc::Reserva),
@@ -111,9 +131,13 @@ pub async fn ver(State(s): State<AppState>, Path(raw): Path<String>) -> Result<R
     ))]
 pub async fn cancelar(
     State(s): State<AppState>,
+    quien: Quien,
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = id(&raw)?;
+    // The event decides whether this token may cancel; it never changes after purchase.
+    let reg = s.almacen().reservas.ver(&id).await?;
+    quien.alcanza(&reg.reserva.evento_id)?;
     let r = s.reservador.clone();
     let reserva = s
         .tareas

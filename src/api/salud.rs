@@ -1,7 +1,9 @@
 //! `GET /health`: pings both stores at once, with a deadline, and answers 200 only when
 //! both reply. The body names each store by its role (`documentos`: users and events;
 //! `reservas`: seats and purchases), so it reads the same on MongoDB + Redis and on the
-//! embedded backend, and a 503 says which is down.
+//! embedded backend, and a 503 says which is down. An anonymous caller learns only
+//! `ok` or `caido` per role; versions and errors (which may name hosts) go to the log,
+//! and to a caller with an `admin` token.
 
 use std::time::Duration;
 
@@ -12,6 +14,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::acceso::Quien;
 use super::error::DetalleError;
 
 const PLAZO: Duration = Duration::from_secs(2);
@@ -28,6 +31,20 @@ pub struct Salud {
     /// Solo con 503: el mismo objeto de error que el resto de la API.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<DetalleError>,
+}
+
+/// What an anonymous caller sees.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SaludPublica {
+    /// `ok` o `degradado`.
+    #[schema(example = "ok")]
+    pub estado: &'static str,
+    /// `ok` o `caido`.
+    #[schema(example = "ok")]
+    pub documentos: &'static str,
+    /// `ok` o `caido`.
+    #[schema(example = "ok")]
+    pub reservas: &'static str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -58,13 +75,13 @@ async fn sondear(nombre: &str, ping: impl Future<Output = crate::Result<String>>
     }
 }
 
-/// Estado de los dos almacenes.
-#[utoipa::path(get, path = "/health", tag = "salud",
+/// Estado de los dos almacenes: `ok`/`caido` por rol; con un token `admin`, el detalle.
+#[utoipa::path(get, path = "/health", operation_id = "salud", tag = "salud",
     responses(
-        (status = 200, description = "ambos almacenes responden", body = Salud),
-        (status = 503, description = "algún almacén no responde", body = Salud),
+        (status = 200, description = "ambos almacenes responden (con token admin, el cuerpo es Salud)", body = SaludPublica),
+        (status = 503, description = "algún almacén no responde (con token admin, el cuerpo es Salud)", body = SaludPublica),
     ))]
-pub async fn salud(State(s): State<AppState>) -> Response {
+pub async fn salud(State(s): State<AppState>, quien: Quien) -> Response {
     let alm = s.almacen();
     let (documentos, reservas) = tokio::join!(
         sondear("el almacén de documentos", alm.documentos.ping()),
@@ -87,6 +104,23 @@ pub async fn salud(State(s): State<AppState>) -> Response {
         };
         (StatusCode::SERVICE_UNAVAILABLE, "degradado", Some(e))
     };
+    if let Some(e) = &error {
+        tracing::warn!(
+            documentos = ?documentos.error,
+            reservas = ?reservas.error,
+            "{}",
+            e.mensaje
+        );
+    }
+    if !quien.es_admin() {
+        let rol = |c: &Componente| if c.conectado { "ok" } else { "caido" };
+        let cuerpo = SaludPublica {
+            estado,
+            documentos: rol(&documentos),
+            reservas: rol(&reservas),
+        };
+        return (codigo, axum::Json(cuerpo)).into_response();
+    }
     let cuerpo = Salud {
         estado,
         documentos,

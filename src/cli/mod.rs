@@ -11,6 +11,7 @@ pub mod reservar;
 pub mod reservas;
 pub mod serve;
 pub mod simular;
+pub mod tokens;
 pub mod usuarios;
 pub mod verificar;
 
@@ -126,6 +127,9 @@ pub enum Comando {
     Simular(simular::ArgsSimular),
     /// Sirve la API REST del diseño sobre el mismo núcleo.
     Serve(serve::ArgsServe),
+    /// Tokens de la API REST: crear (su clave se muestra una sola vez), listar y revocar.
+    #[command(subcommand)]
+    Tokens(tokens::Accion),
     /// Genera el script de autocompletado para un shell.
     Completions {
         #[arg(value_enum)]
@@ -213,6 +217,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Comando::Verificar(a) => verificar::run(a, &ctx).await,
         Comando::Simular(a) => simular::run(a, &ctx).await,
         Comando::Serve(a) => serve::run(a, &ctx).await,
+        Comando::Tokens(a) => tokens::run(a, &ctx).await,
         Comando::Completions { .. } | Comando::Man => unreachable!("handled above"),
     };
     ctx.cerrar().await;

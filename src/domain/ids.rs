@@ -88,6 +88,10 @@ id_type!(
     /// A reservation's (purchase's) id.
     ReservaId, "id de reserva"
 );
+id_type!(
+    /// An API token's id: public, named in logs and in `tokens listar`.
+    TokenId, "id de token"
+);
 
 /// A client-chosen idempotency key: 1–128 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -9,6 +9,7 @@ mod fecha;
 mod ids;
 mod reserva;
 mod texto;
+mod token;
 mod unicode;
 mod usuario;
 
@@ -16,9 +17,10 @@ pub use documento::{Documento, NroDocumento, TipoDocumento};
 pub use entradas::{Aforo, Entradas, Precio};
 pub use evento::{CambiosEvento, Evento, NuevoEvento};
 pub use fecha::Fecha;
-pub use ids::{ClaveIdempotencia, EventoId, ReservaId, UsuarioId};
+pub use ids::{ClaveIdempotencia, EventoId, ReservaId, TokenId, UsuarioId};
 pub use reserva::{Estado, EstadoPago, Pago, Reserva, ReservaConPago};
 pub use texto::{Email, Texto};
+pub use token::{NuevoToken, Permiso, Permisos, Secreto, Token};
 pub use usuario::{CambiosUsuario, Compra, NuevoUsuario, Usuario};
 
 /// Why a raw value was refused. The message names the field and the value.

@@ -2,4 +2,5 @@
 //! neither front holds business logic. Single-store reads go straight to the traits.
 
 pub mod eventos;
+pub mod tokens;
 pub mod usuarios;

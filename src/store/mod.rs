@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{
     Aforo, CambiosEvento, CambiosUsuario, ClaveIdempotencia, Compra, Email, Entradas, Estado,
     EstadoPago, Evento, EventoId, Fecha, NuevoEvento, NuevoUsuario, Pago, Precio, Reserva,
-    ReservaConPago, ReservaId, Texto, Usuario, UsuarioId,
+    ReservaConPago, ReservaId, Texto, Token, TokenId, Usuario, UsuarioId,
 };
 use crate::error::Result;
 
@@ -475,12 +475,27 @@ pub async fn reserva_con_pago(
     })
 }
 
+/// API tokens, in MongoDB (`tokens`) or the embedded store. Only the SHA-256 of a
+/// secret is kept (see `domain::Secreto`).
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn crear(&self, token: &Token, huella: &str) -> Result<()>;
+    /// The token and its stored hash, `None` if no token has that id.
+    async fn buscar(&self, id: &TokenId) -> Result<Option<(Token, String)>>;
+    /// Every token, revoked and expired ones included, by id.
+    async fn listar(&self) -> Result<Vec<Token>>;
+    /// Marks it revoked at `ahora`; a second call keeps the first date. `NoEncontrado`
+    /// if it does not exist.
+    async fn revocar(&self, id: &TokenId, ahora: Fecha) -> Result<Token>;
+}
+
 /// The stores of one backend, handed to every command.
 #[derive(Clone)]
 pub struct Almacen {
     pub usuarios: Arc<dyn UsuarioStore>,
     pub eventos: Arc<dyn EventoStore>,
     pub reservas: Arc<dyn ReservaStore>,
+    pub tokens: Arc<dyn TokenStore>,
     /// Pings the document store; returns its version.
     pub documentos: Arc<dyn Salud>,
 }
@@ -515,6 +530,7 @@ pub async fn conectar(config: &crate::config::Config) -> Result<Almacen> {
                 usuarios: m.clone(),
                 eventos: m.clone(),
                 reservas: Arc::new(r),
+                tokens: m.clone(),
                 documentos: m,
             })
         }
@@ -524,6 +540,7 @@ pub async fn conectar(config: &crate::config::Config) -> Result<Almacen> {
                 usuarios: s.clone(),
                 eventos: s.clone(),
                 reservas: s.clone(),
+                tokens: s.clone(),
                 documentos: s,
             })
         }

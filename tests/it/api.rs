@@ -17,22 +17,54 @@ use crate::eventos::contador;
 use crate::helpers::{Entorno, RedisPropio};
 use crate::reservar::{evento, usuarios};
 
-/// A running `eventflow serve`, killed when dropped.
-struct Servidor {
+/// A running `eventflow serve`, killed when dropped. `get`/`post` send an `admin` token
+/// (made with `eventflow tokens crear`); `http` is the bare client.
+pub(crate) struct Servidor {
     hijo: Child,
-    base: String,
+    pub base: String,
     registro: Arc<Mutex<Vec<String>>>,
-    http: reqwest::Client,
+    pub http: reqwest::Client,
+    /// The secret of an `admin` token.
+    pub admin: String,
+}
+
+/// Limits high enough that no functional test meets them; limit tests lower them.
+const SIN_LIMITES: &[(&str, &str)] = &[
+    ("EVENTFLOW_LIMITE_IP", "100000"),
+    ("EVENTFLOW_RAFAGA_IP", "100000"),
+    ("EVENTFLOW_LIMITE_TOKEN", "100000"),
+    ("EVENTFLOW_RAFAGA_TOKEN", "100000"),
+];
+
+/// Makes a token with the real CLI and returns its secret.
+pub(crate) fn token_cli(env: &Entorno, permisos: &str) -> String {
+    let out = env
+        .cmd()
+        .args(["-o", "json", "tokens", "crear", "--nombre", "pruebas"])
+        .args(["--permisos", permisos])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tokens crear falló: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    crate::helpers::json(&out.stdout)["secreto"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 impl Servidor {
-    fn arrancar(env: &Entorno) -> Self {
+    pub(crate) fn arrancar(env: &Entorno) -> Self {
         Self::con(env, &[])
     }
 
-    fn con(env: &Entorno, vars: &[(&str, &str)]) -> Self {
+    pub(crate) fn con(env: &Entorno, vars: &[(&str, &str)]) -> Self {
+        let admin = token_cli(env, "admin");
         let mut c = env.cmd_std();
         c.args(["serve", "--addr", "127.0.0.1:0"])
+            .envs(SIN_LIMITES.iter().copied())
             .envs(vars.iter().copied())
             .env("EVENTFLOW_LOG", "info")
             .stdin(Stdio::null())
@@ -67,26 +99,39 @@ impl Servidor {
             base,
             registro,
             http: reqwest::Client::new(),
+            admin,
         }
     }
 
-    fn url(&self, ruta: &str) -> String {
+    pub(crate) fn url(&self, ruta: &str) -> String {
         format!("{}{ruta}", self.base)
     }
 
-    fn get(&self, ruta: &str) -> reqwest::RequestBuilder {
-        self.http.get(self.url(ruta))
+    pub(crate) fn get(&self, ruta: &str) -> reqwest::RequestBuilder {
+        self.http.get(self.url(ruta)).bearer_auth(&self.admin)
     }
 
-    fn post(&self, ruta: &str, cuerpo: Value) -> reqwest::RequestBuilder {
-        self.http.post(self.url(ruta)).json(&cuerpo)
+    pub(crate) fn post(&self, ruta: &str, cuerpo: Value) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.url(ruta))
+            .json(&cuerpo)
+            .bearer_auth(&self.admin)
     }
 
-    fn registro(&self) -> String {
+    pub(crate) fn delete(&self, ruta: &str) -> reqwest::RequestBuilder {
+        self.http.delete(self.url(ruta)).bearer_auth(&self.admin)
+    }
+
+    /// The address the server listens on, for raw sockets.
+    pub(crate) fn direccion(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
+    }
+
+    pub(crate) fn registro(&self) -> String {
         self.registro.lock().unwrap().join("\n")
     }
 
-    fn sigterm(&self) {
+    pub(crate) fn sigterm(&self) {
         let ok = Command::new("kill")
             .args(["-TERM", &self.hijo.id().to_string()])
             .status()
@@ -96,7 +141,7 @@ impl Servidor {
     }
 
     /// Waits for the process to exit on its own, within `plazo`.
-    fn esperar_salida(&mut self, plazo: Duration) -> ExitStatus {
+    pub(crate) fn esperar_salida(&mut self, plazo: Duration) -> ExitStatus {
         let inicio = Instant::now();
         loop {
             if let Some(s) = self.hijo.try_wait().unwrap() {
@@ -119,7 +164,7 @@ impl Drop for Servidor {
     }
 }
 
-async fn cuerpo(r: reqwest::Response) -> (StatusCode, Value) {
+pub(crate) async fn cuerpo(r: reqwest::Response) -> (StatusCode, Value) {
     let estado = r.status();
     let texto = r.text().await.unwrap();
     let v = serde_json::from_str(&texto)
@@ -129,7 +174,7 @@ async fn cuerpo(r: reqwest::Response) -> (StatusCode, Value) {
 
 /// Every error body is exactly `{"error": {"codigo", "mensaje"}}`, with a lowercase message.
 #[track_caller]
-fn es_error(v: &Value, codigo: &str) -> String {
+pub(crate) fn es_error(v: &Value, codigo: &str) -> String {
     let obj = v
         .as_object()
         .unwrap_or_else(|| panic!("no es un objeto: {v}"));
@@ -322,8 +367,7 @@ async fn crear_evento_comprar_y_cancelar_devuelve_las_entradas() {
     assert_eq!(contador(&env, &eid).await, Some(7));
 
     let (st, cancelada) = cuerpo(
-        s.http
-            .delete(s.url(&format!("/api/reservas/{rid}")))
+        s.delete(&format!("/api/reservas/{rid}"))
             .send()
             .await
             .unwrap(),
@@ -343,8 +387,7 @@ async fn crear_evento_comprar_y_cancelar_devuelve_las_entradas() {
 
     // Cancelling twice is a conflict, not a second refund.
     let (st, err) = cuerpo(
-        s.http
-            .delete(s.url(&format!("/api/reservas/{rid}")))
+        s.delete(&format!("/api/reservas/{rid}"))
             .send()
             .await
             .unwrap(),
@@ -489,14 +532,7 @@ async fn un_id_de_ruta_malo_es_400_y_uno_desconocido_404_nunca_500() {
         assert_eq!(st, StatusCode::BAD_REQUEST, "{ruta}: {v}");
         es_error(&v, "invalido");
     }
-    let (st, v) = cuerpo(
-        s.http
-            .delete(s.url("/api/reservas/no-es-un-id"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, v) = cuerpo(s.delete("/api/reservas/no-es-un-id").send().await.unwrap()).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(es_error(&v, "invalido").contains("no-es-un-id"));
 
@@ -512,8 +548,7 @@ async fn un_id_de_ruta_malo_es_400_y_uno_desconocido_404_nunca_500() {
         assert!(es_error(&v, "no_encontrado").contains(fantasma));
     }
     let (st, v) = cuerpo(
-        s.http
-            .delete(s.url(&format!("/api/reservas/{fantasma}")))
+        s.delete(&format!("/api/reservas/{fantasma}"))
             .send()
             .await
             .unwrap(),
@@ -693,6 +728,13 @@ async fn health_responde_200_y_openapi_describe_las_rutas() {
     assert_eq!(h["estado"], "ok");
     assert_eq!(h["documentos"]["conectado"], true);
     assert_eq!(h["reservas"]["conectado"], true);
+    // Anonymous: only ok/caido per role, no versions or addresses.
+    let (st, h) = cuerpo(s.http.get(s.url("/health")).send().await.unwrap()).await;
+    assert_eq!(st, StatusCode::OK, "{h}");
+    assert_eq!(
+        h,
+        json!({"estado": "ok", "documentos": "ok", "reservas": "ok"})
+    );
 
     let r = s.get("/api/openapi.json").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -718,6 +760,13 @@ async fn health_responde_503_cuando_redis_no_contesta() {
     assert_eq!(h["reservas"]["conectado"], false);
     assert_eq!(h["documentos"]["conectado"], true);
     assert_eq!(h["error"]["codigo"], "backend_caido");
+    let (st, h) = cuerpo(s.http.get(s.url("/health")).send().await.unwrap()).await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{h}");
+    assert_eq!(
+        h,
+        json!({"estado": "degradado", "documentos": "ok", "reservas": "caido"})
+    );
+    assert!(s.registro().contains("sin conexión"), "{}", s.registro());
     // A purchase while Redis is down is a 503 in the same error shape.
     let (st, v) = cuerpo(
         s.post(

@@ -23,7 +23,7 @@ use crate::fixtures::{aforo, evento_con, tomada};
 use crate::helpers::{binario, json};
 
 /// The schema version this build writes (`store/embedded/esquema.rs`).
-const VERSION_DE_ESQUEMA: i64 = 2;
+const VERSION_DE_ESQUEMA: i64 = 3;
 
 /// A private data directory (and private XDG dirs) for one test.
 struct Embebido {

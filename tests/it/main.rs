@@ -5,6 +5,7 @@
 #[macro_use]
 mod helpers;
 
+mod acceso;
 mod api;
 mod carreras;
 mod cli_robusta;
@@ -16,6 +17,7 @@ mod fallos;
 mod fixtures;
 mod importar;
 mod intercalaciones;
+mod limites;
 mod reservar;
 mod simular;
 mod store_mongo;

@@ -112,7 +112,22 @@ const MIGRACIONES: &[&str] = &[
         caduca      INTEGER NOT NULL
     );
     "#,
-    // 1 → 2: fencing and capacity compare-and-set (issue #9). The counter keeps the
+    // 1 → 2: API tokens (issue 11). MongoDB's `tokens`; `huella` is the SHA-256 of the
+    // secret, never the secret. Lists are comma-separated; an empty `eventos` is all.
+    // Instants are epoch milliseconds.
+    r#"
+    CREATE TABLE tokens (
+        id        TEXT PRIMARY KEY NOT NULL,
+        nombre    TEXT NOT NULL,
+        permisos  TEXT NOT NULL,
+        eventos   TEXT NOT NULL,
+        creado    INTEGER NOT NULL,
+        expira    INTEGER,
+        revocado  INTEGER,
+        huella    TEXT NOT NULL
+    );
+    "#,
+    // 2 → 3: fencing and capacity compare-and-set (issue #9). The counter keeps the
     // capacity it is accounted against, so a capacity change is one compare-and-set on
     // both; a purchase records who took it over (`toma`, a state that fences the saga
     // out) and why its saga rolled back (`fallo`, replayed to idempotent retries).

@@ -10,7 +10,8 @@ use rusqlite::types::ValueRef;
 use super::{Fallo, R};
 use crate::domain::{
     Aforo, ClaveIdempotencia, Compra, Email, Entradas, Estado, Evento, EventoId, Fecha,
-    NroDocumento, Precio, Reserva, ReservaId, Texto, TipoDocumento, Usuario, UsuarioId,
+    NroDocumento, Permisos, Precio, Reserva, ReservaId, Texto, TipoDocumento, Token, TokenId,
+    Usuario, UsuarioId,
 };
 use crate::error::Error;
 use crate::store::{Cobro, Fase, Paso, RegistroSaga, Toma};
@@ -208,6 +209,31 @@ pub(super) fn cobro(row: &Row<'_>) -> R<Cobro> {
         cobrado: f.fecha_ms("cobrado")?,
         reembolsado: f.fecha_ms_opcional("reembolsado")?,
     })
+}
+
+/// The columns [`token`] reads, then the stored hash.
+pub(super) const COLUMNAS_TOKEN: &str =
+    "id, nombre, permisos, eventos, creado, expira, revocado, huella";
+
+/// A token and its stored hash.
+pub(super) fn token(row: &Row<'_>) -> R<(Token, String)> {
+    let f = Fila::new(row, "tokens", "id");
+    let eventos = f.parse("eventos", |v| {
+        v.split(',')
+            .filter(|s| !s.is_empty())
+            .map(EventoId::parse)
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    let token = Token {
+        id: f.parse("id", TokenId::parse)?,
+        nombre: f.parse("nombre", |v| Texto::parse("nombre", v))?,
+        permisos: f.parse("permisos", Permisos::parse)?,
+        eventos,
+        creado: f.fecha_ms("creado")?,
+        expira: f.fecha_ms_opcional("expira")?,
+        revocado: f.fecha_ms_opcional("revocado")?,
+    };
+    Ok((token, f.parse("huella", |v| Ok::<_, String>(v.to_owned()))?))
 }
 
 /// Runs a prepared query and reads every row with `leer`.

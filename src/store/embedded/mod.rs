@@ -13,6 +13,7 @@ mod filas;
 mod pagos;
 mod registros;
 mod reservas;
+mod tokens;
 mod usuarios;
 
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@ mod documentos;
 mod errores;
 mod eventos;
 mod lote;
+mod tokens;
 mod usuarios;
 
 use std::time::Duration;
@@ -31,6 +32,7 @@ pub struct MongoStore {
     db: Database,
     usuarios: Collection<Document>,
     eventos: Collection<Document>,
+    tokens: Collection<Document>,
     /// Kept to redact driver messages and to say where the server was.
     uri: Uri,
 }
@@ -59,6 +61,7 @@ impl MongoStore {
         let store = MongoStore {
             usuarios: db.collection("usuarios"),
             eventos: db.collection("eventos"),
+            tokens: db.collection("tokens"),
             db,
             uri: uri.clone(),
         };

@@ -1,0 +1,120 @@
+//! `eventflow tokens crear|listar|revocar`: API tokens for the REST front. `crear`
+//! prints the secret once (it is stored only as a hash); `listar` never shows secrets.
+
+use clap::Subcommand;
+use serde::Serialize;
+
+use crate::cli::output::{self, Fila};
+use crate::cli::{Ctx, Formato};
+use crate::domain::{EventoId, Fecha, NuevoToken, Permisos, Texto, Token, TokenId};
+use crate::error::Result;
+
+#[derive(Debug, Subcommand)]
+pub enum Accion {
+    /// Crea un token e imprime su secreto (ef_…) una sola vez.
+    Crear {
+        /// Para qué o para quién es (p. ej. tienda).
+        #[arg(long, value_parser = |s: &str| Texto::parse("nombre", s))]
+        nombre: Texto,
+        /// Permisos separados por comas: eventos:leer, eventos:escribir, usuarios:leer,
+        /// usuarios:escribir, reservas:crear, reservas:leer, reservas:cancelar, admin.
+        #[arg(long)]
+        permisos: Permisos,
+        /// Limita el token a estos eventos (ids separados por comas) para comprar, leer
+        /// y cancelar reservas y modificar eventos.
+        #[arg(long, value_delimiter = ',')]
+        eventos: Vec<EventoId>,
+        /// Fecha de caducidad, RFC 3339 (p. ej. 2026-12-31T23:59:59Z).
+        #[arg(long)]
+        expira: Option<Fecha>,
+    },
+    /// Lista los tokens (sin sus secretos), revocados y caducados incluidos.
+    Listar,
+    /// Revoca un token: deja de valer en la siguiente petición.
+    Revocar { id: TokenId },
+}
+
+/// A token just made, with its secret: the only time the secret is shown.
+#[derive(Serialize)]
+struct TokenCreado {
+    #[serde(flatten)]
+    token: Token,
+    secreto: String,
+}
+
+fn fecha(f: Option<Fecha>) -> String {
+    f.map(|f| f.to_string()).unwrap_or_default()
+}
+
+impl Fila for Token {
+    fn columnas() -> &'static [&'static str] {
+        &[
+            "id", "nombre", "permisos", "eventos", "creado", "expira", "revocado",
+        ]
+    }
+    fn celdas(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.nombre.to_string(),
+            self.permisos.to_string(),
+            self.eventos
+                .iter()
+                .map(|e| e.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            self.creado.to_string(),
+            fecha(self.expira),
+            fecha(self.revocado),
+        ]
+    }
+}
+
+impl Fila for TokenCreado {
+    fn columnas() -> &'static [&'static str] {
+        &[
+            "id", "nombre", "permisos", "eventos", "creado", "expira", "revocado", "secreto",
+        ]
+    }
+    fn celdas(&self) -> Vec<String> {
+        let mut c = self.token.celdas();
+        c.push(self.secreto.clone());
+        c
+    }
+}
+
+pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
+    let f = ctx.formato;
+    let alm = ctx.almacen().await?;
+    match accion {
+        Accion::Crear {
+            nombre,
+            permisos,
+            eventos,
+            expira,
+        } => {
+            let nuevo = NuevoToken {
+                nombre,
+                permisos,
+                eventos,
+                expira,
+            };
+            let (token, secreto) = crate::servicios::tokens::crear(alm, nuevo).await?;
+            let creado = TokenCreado {
+                token,
+                secreto: secreto.exponer().to_owned(),
+            };
+            output::uno(f, &creado)?;
+            if f == Formato::Table {
+                output::aviso(
+                    "guarde el secreto ahora: no se puede volver a mostrar (solo se guarda su hash)",
+                );
+            }
+            Ok(())
+        }
+        Accion::Listar => output::lista(f, &alm.tokens.listar().await?),
+        Accion::Revocar { id } => {
+            let t = alm.tokens.revocar(&id, Fecha::ahora()).await?;
+            output::uno(f, &t)
+        }
+    }
+}
