@@ -306,15 +306,23 @@ pub struct RedisPropio {
     pub puerto: u16,
     dir: tempfile::TempDir,
     hijo: Option<Child>,
+    /// More `redis-server` arguments (an ACL user, say).
+    extra: Vec<String>,
 }
 
 impl RedisPropio {
     pub fn arrancar() -> Self {
+        Self::arrancar_con(Vec::new())
+    }
+
+    /// Like `arrancar`, with more server arguments.
+    pub fn arrancar_con(extra: Vec<String>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut r = Self {
             puerto: puerto_libre(),
             dir,
             hijo: None,
+            extra,
         };
         r.iniciar();
         r
@@ -337,6 +345,7 @@ impl RedisPropio {
             ])
             .arg("--dir")
             .arg(self.dir.path())
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

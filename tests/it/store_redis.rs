@@ -244,3 +244,114 @@ async fn con_el_servidor_caido_cada_operacion_es_backend_caido() {
         assert!(err.es_backend_caido(), "{err:?}");
     }
 }
+
+/// The ACL rule of the app's Redis user in `docker-compose.yml`, as redis-server
+/// arguments: everything after `--user` up to the end of that shell line.
+fn usuario_acl_del_despliegue() -> Vec<String> {
+    let compose = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docker-compose.yml"),
+    )
+    .unwrap();
+    let mut lineas = compose
+        .lines()
+        .skip_while(|l| !l.contains("--user eventflow"));
+    let mut regla = String::new();
+    for l in lineas.by_ref() {
+        regla.push_str(l.trim().trim_end_matches('\\'));
+        regla.push(' ');
+        if !l.trim_end().ends_with('\\') {
+            break;
+        }
+    }
+    let regla = regla
+        .split_once("--user")
+        .expect("regla ACL en docker-compose.yml")
+        .1;
+    let mut args = vec!["--user".to_owned()];
+    for t in regla.split_whitespace() {
+        // The shell's quoting and escapes, as the container's shell would strip them.
+        let t = t.replace("\\|", "|").replace('"', "");
+        args.push(t.replace(">$$REDIS_APP_PASSWORD", ">clave-de-prueba"));
+    }
+    args
+}
+
+#[test]
+fn el_usuario_acl_del_despliegue_basta_para_vender_compensar_y_verificar() {
+    let servidor = RedisPropio::arrancar_con(usuario_acl_del_despliegue());
+    let url = format!(
+        "redis://eventflow:clave-de-prueba@127.0.0.1:{}/",
+        servidor.puerto
+    );
+    let env = Entorno::con_redis(&url);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (e, u) = rt.block_on(async {
+        let alm = env.almacen().await;
+        let e = crate::reservar::evento(&alm, 5, 100).await;
+        (e, crate::reservar::usuarios(&alm, 1).await.remove(0))
+    });
+    let reservar = |extra: &[(&str, &str)]| {
+        let mut c = env.cmd();
+        c.args(["-o", "json", "reservar", "--evento", e.as_str()])
+            .args(["--usuario", u.as_str(), "--entradas", "1"]);
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        c
+    };
+    env.cmd().arg("estado").assert().success();
+    let ok = reservar(&[]).assert().success();
+    let id = crate::helpers::json(&ok.get_output().stdout)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.cmd().args(["reservas", "ver", &id]).assert().success();
+    env.cmd()
+        .args(["reservas", "cancelar", &id])
+        .assert()
+        .success();
+    // A purchase that dies after charging, finished by `compensar` once its hold expires.
+    reservar(&[
+        ("EVENTFLOW_RESERVA_TTL_S", "1"),
+        ("EVENTFLOW_FAULT", "crash@pago"),
+    ])
+    .assert()
+    .failure();
+    let inicio = Instant::now();
+    loop {
+        let out = env
+            .cmd()
+            .args(["-o", "json", "compensar"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        if crate::helpers::json(&out.stdout)
+            .as_array()
+            .is_some_and(|v| !v.is_empty())
+        {
+            break;
+        }
+        assert!(
+            inicio.elapsed() < Duration::from_secs(20),
+            "compensar no terminó la compra"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    env.cmd()
+        .args(["verificar", "--reparar"])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["eventos", "actualizar", e.as_str(), "--aforo", "7"])
+        .assert()
+        .success();
+    // Its purchases were all undone: the in-flight check (one GET per event) lets it go.
+    env.cmd()
+        .args(["usuarios", "eliminar", u.as_str()])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["eventos", "eliminar", e.as_str()])
+        .assert()
+        .success();
+}
