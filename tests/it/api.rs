@@ -616,24 +616,27 @@ async fn la_misma_clave_de_idempotencia_devuelve_la_misma_reserva_y_con_otro_cue
 }
 
 #[tokio::test]
-async fn un_pago_rechazado_responde_402_y_devuelve_las_entradas() {
+async fn un_pago_rechazado_responde_402_devuelve_las_entradas_y_su_reintento_repite_el_402() {
     let env = Entorno::nuevo();
     let alm = env.almacen().await;
     let e = evento(&alm, 5, 1000).await;
     let u = usuarios(&alm, 1).await.remove(0);
     let s = Servidor::con(&env, &[("EVENTFLOW_PAGO_RECHAZO", "1")]);
-    let (st, v) = cuerpo(
+    let pedir = || {
         s.post(
             "/api/reservas",
             json!({"evento_id": e.as_str(), "usuario_id": u.as_str(), "entradas": 2}),
         )
+        .header("Idempotency-Key", "rechazo-1")
         .send()
-        .await
-        .unwrap(),
-    )
-    .await;
+    };
+    let (st, v) = cuerpo(pedir().await.unwrap()).await;
     assert_eq!(st, StatusCode::PAYMENT_REQUIRED, "{v}");
     assert!(es_error(&v, "pago_rechazado").contains("liberaron"));
+    // The retry replays the decline, never a 201 for a compensated purchase (issue 9).
+    let (st, otra_vez) = cuerpo(pedir().await.unwrap()).await;
+    assert_eq!(st, StatusCode::PAYMENT_REQUIRED, "{otra_vez}");
+    assert_eq!(otra_vez, v);
     assert_eq!(contador(&env, e.as_str()).await, Some(5));
     let rs = alm.reservas.listar(&Default::default()).await.unwrap();
     assert_eq!(rs.len(), 1);
