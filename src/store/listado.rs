@@ -75,6 +75,27 @@ where
     Ok((buenas, danadas))
 }
 
+/// The rows of a listing that read back, in order; a row whose read is an
+/// `Inconsistencia` is skipped with a warning naming `entidad` and its stored id (on
+/// stderr through the log). Any other error ends the listing. For listings read whole
+/// (reservations), not paged.
+pub(crate) fn sin_danadas<T>(
+    entidad: &'static str,
+    filas: impl IntoIterator<Item = (String, Result<T>)>,
+) -> Result<Vec<T>> {
+    let mut buenas = Vec::new();
+    for (id, leida) in filas {
+        match leida {
+            Ok(t) => buenas.push(t),
+            Err(Error::Inconsistencia(motivo)) => tracing::warn!(
+                "se omite {entidad} {id} del listado porque está dañada: {motivo}; `eventflow verificar` la informa"
+            ),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(buenas)
+}
+
 /// A listing's page, its corrupt rows skipped with a warning (on stderr through the log).
 pub(crate) async fn listar<C, T, F, Fut>(
     entidad: &'static str,

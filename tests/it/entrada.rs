@@ -374,7 +374,73 @@ async fn lo_aceptado_se_guarda_y_se_relee_igual(env: Entorno) {
     assert!(!todos.is_empty(), "ningún caso generado fue aceptado");
 }
 
+/// A reservation record that no longer reads back is skipped by `reservas listar` with
+/// a warning naming it, while `ver` and `verificar` report it (exit 8).
+async fn una_reserva_danada_no_tumba_el_listado_de_reservas(env: Entorno) {
+    let alm = env.almacen().await;
+    let e = crate::reservar::evento(&alm, 10, 100).await;
+    let us = crate::reservar::usuarios(&alm, 2).await;
+    let mut ids = Vec::new();
+    for u in &us {
+        let out = ejecutar(
+            &env,
+            &[
+                "-o",
+                "json",
+                "reservar",
+                "--evento",
+                e.as_str(),
+                "--usuario",
+                u.as_str(),
+                "--entradas",
+                "1",
+            ],
+        );
+        assert!(out.status.success(), "{}", texto(&out.stderr));
+        ids.push(json(&out.stdout)["id"].as_str().unwrap().to_owned());
+    }
+    let malo = &ids[0];
+    if env.es_mongo() {
+        let mut con = env.redis().await;
+        let () = redis::cmd("HSET")
+            .arg(env.clave(&format!("reserva:{{{e}}}:{malo}")))
+            .arg("estado")
+            .arg("pagada")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+    } else {
+        rusqlite::Connection::open(env.datos().join("eventflow.sqlite3"))
+            .unwrap()
+            .execute(
+                "UPDATE reservas SET estado = 'pagada' WHERE id = ?1",
+                [malo.as_str()],
+            )
+            .unwrap();
+    }
+    let out = ejecutar(&env, &["-o", "json", "reservas", "listar"]);
+    assert!(out.status.success(), "{}", texto(&out.stderr));
+    let lista = json(&out.stdout);
+    assert_eq!(lista.as_array().unwrap().len(), 1, "{lista}");
+    assert_eq!(lista[0]["id"], ids[1].as_str());
+    assert!(
+        texto(&out.stderr).contains(malo.as_str()),
+        "{}",
+        texto(&out.stderr)
+    );
+    let out = ejecutar(&env, &["reservas", "ver", malo]);
+    assert_eq!(out.status.code(), Some(8), "{}", texto(&out.stderr));
+    let out = ejecutar(&env, &["verificar", "--evento", e.as_str()]);
+    assert_eq!(out.status.code(), Some(8));
+    assert!(
+        texto(&out.stderr).contains("estado"),
+        "{}",
+        texto(&out.stderr)
+    );
+}
+
 en_ambos_backends!(
+    una_reserva_danada_no_tumba_el_listado_de_reservas,
     una_fecha_cuyo_utc_es_el_ano_10000_se_rechaza_al_crear_y_al_importar,
     un_evento_danado_no_tumba_el_listado_verificar_lo_informa_y_se_borra_por_id,
     un_usuario_danado_se_omite_del_listado_y_se_borra_por_id,

@@ -105,22 +105,40 @@ pub(super) fn escribir_registro(con: &Connection, r: &RegistroSaga, reemplazar: 
 }
 
 /// Records in listing order: oldest first, id as the tie-break (as on Redis).
+const SQL_LISTADO: &str = "WHERE (?1 IS NULL OR evento_id = ?1) \
+       AND (?2 IS NULL OR usuario_id = ?2) \
+       AND (?3 IS NULL OR estado = ?3) \
+     ORDER BY creada, id";
+
+fn parametros(filtro: &FiltroReservas) -> [Option<&str>; 3] {
+    [
+        filtro.evento.as_ref().map(|e| e.as_str()),
+        filtro.usuario.as_ref().map(|u| u.as_str()),
+        filtro.estado.map(Estado::as_str),
+    ]
+}
+
 pub(super) fn registros(con: &Connection, filtro: &FiltroReservas) -> R<Vec<RegistroSaga>> {
     let mut stmt = con.prepare_cached(&format!(
-        "SELECT {COLUMNAS_RESERVA} FROM reservas \
-         WHERE (?1 IS NULL OR evento_id = ?1) \
-           AND (?2 IS NULL OR usuario_id = ?2) \
-           AND (?3 IS NULL OR estado = ?3) \
-         ORDER BY creada, id"
+        "SELECT {COLUMNAS_RESERVA} FROM reservas {SQL_LISTADO}"
     ))?;
-    filas::todas(
-        &mut stmt,
-        params![
-            filtro.evento.as_ref().map(|e| e.as_str()),
-            filtro.usuario.as_ref().map(|u| u.as_str()),
-            filtro.estado.map(Estado::as_str),
-        ],
-        filas::registro,
+    filas::todas(&mut stmt, parametros(filtro), filas::registro)
+}
+
+/// Like [`registros`], each with its stored id and its own read result (`reservas
+/// listar` skips the ones that do not read back).
+pub(super) fn registros_leidos(
+    con: &Connection,
+    filtro: &FiltroReservas,
+) -> R<Vec<(String, crate::error::Result<RegistroSaga>)>> {
+    let mut stmt = con.prepare_cached(&format!(
+        "SELECT {COLUMNAS_RESERVA} FROM reservas {SQL_LISTADO}"
+    ))?;
+    Ok(
+        filas::todas_crudas(&mut stmt, parametros(filtro), filas::registro)?
+            .into_iter()
+            .map(|c| (c.id, c.leida))
+            .collect(),
     )
 }
 

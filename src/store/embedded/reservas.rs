@@ -10,14 +10,14 @@ use rusqlite::{OptionalExtension, params};
 use super::filas::{self, COLUMNAS_PAGO, COLUMNAS_RESERVA};
 use super::registros::{
     TTL_MIN_BLOQUEO_MS, cobro, contador, de_la_saga, elegible, escribir_registro, liberar_vencidas,
-    mover_contador, registro, registro_o_error, registros, reloj, soltar_bloqueo,
+    mover_contador, registro, registro_o_error, registros, registros_leidos, reloj, soltar_bloqueo,
 };
 use super::{SqliteStore, pagos};
 use crate::domain::{Aforo, ClaveIdempotencia, Estado, EventoId, Fecha, ReservaId, UsuarioId};
 use crate::error::{Error, Result};
 use crate::store::{
     Cobro, Fase, FiltroReservas, Paso, Reclamo, RegistroSaga, ReservaStore, Retencion, Toma,
-    rechazo,
+    listado, rechazo,
 };
 
 #[async_trait]
@@ -379,7 +379,8 @@ impl ReservaStore for SqliteStore {
 
     async fn listar(&self, filtro: &FiltroReservas) -> Result<Vec<RegistroSaga>> {
         let filtro = filtro.clone();
-        self.con(move |con| registros(con, &filtro)).await
+        let leidos = self.con(move |con| registros_leidos(con, &filtro)).await?;
+        listado::sin_danadas("la reserva", leidos)
     }
 
     async fn vencidas(&self) -> Result<Vec<RegistroSaga>> {

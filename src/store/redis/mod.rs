@@ -268,6 +268,19 @@ impl RedisStore {
     /// The records of `(event, reservation id)` pairs, in one round trip. An empty hash
     /// is skipped: `borrar_evento` may have removed it since the ids were read.
     async fn registros(&self, ids: Vec<(EventoId, String)>) -> Result<Vec<RegistroSaga>> {
+        self.registros_leidos(ids)
+            .await?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect()
+    }
+
+    /// Like `registros`, each record with its id and its own read result, so a listing
+    /// can skip one that does not read back.
+    async fn registros_leidos(
+        &self,
+        ids: Vec<(EventoId, String)>,
+    ) -> Result<Vec<(String, Result<RegistroSaga>)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -280,11 +293,12 @@ impl RedisStore {
             .query_async(&mut self.con())
             .await
             .map_err(|e| self.error(e))?;
-        ids.iter()
+        Ok(ids
+            .iter()
             .zip(hashes)
             .filter(|(_, h)| !h.is_empty())
-            .map(|((e, id), h)| self.registro(e, id, &h))
-            .collect()
+            .map(|((e, id), h)| (id.clone(), self.registro(e, id, &h)))
+            .collect())
     }
 
     /// Runs `cmd` (with the event's key appended) for every event in one round trip and

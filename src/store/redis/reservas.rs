@@ -10,7 +10,8 @@ use super::{
 use crate::domain::{Aforo, ClaveIdempotencia, Estado, EventoId, Fecha, ReservaId, UsuarioId};
 use crate::error::{Error, Result};
 use crate::store::{
-    Cobro, Fase, FiltroReservas, Paso, Reclamo, RegistroSaga, ReservaStore, Retencion, rechazo,
+    Cobro, Fase, FiltroReservas, Paso, Reclamo, RegistroSaga, ReservaStore, Retencion, listado,
+    rechazo,
 };
 
 /// Seats out (held or sold) when the counter reads `detalle` under capacity `aforo`.
@@ -310,9 +311,8 @@ impl ReservaStore for RedisStore {
             None => self.eventos().await?,
         };
         let ids = self.miembros(&eventos).await?;
-        let mut registros: Vec<RegistroSaga> = self
-            .registros(ids)
-            .await?
+        let leidos = self.registros_leidos(ids).await?;
+        let mut registros: Vec<RegistroSaga> = listado::sin_danadas("la reserva", leidos)?
             .into_iter()
             .filter(|r| {
                 filtro
