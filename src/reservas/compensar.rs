@@ -66,10 +66,17 @@ pub(super) async fn tomar_y_deshacer(
         && let Some(compra) = en_historial(r, &reclamado).await?
     {
         let completa = completada_desde(&reclamado, &compra);
-        r.almacen
+        // We hold the take-over, so nobody else writes it meanwhile.
+        if !r
+            .almacen
             .reservas
             .restaurar(&completa, Some(&cobro_restaurado(&completa)))
-            .await?;
+            .await?
+        {
+            return Err(Error::Interno(anyhow::anyhow!(
+                "no se pudo completar desde el historial la compra {id}, tomada por este proceso"
+            )));
+        }
         return r.almacen.reservas.ver(id).await.map(Some);
     }
     let hasta = ultimo_paso(&reclamado);

@@ -390,6 +390,15 @@ pub trait ReservaStore: Send + Sync {
         anterior: Option<i64>,
         valor: i64,
     ) -> Result<bool>;
+    /// Sets the counter to the capacity (the stored one, else `aforo`) minus the seats of
+    /// the event's pending and confirmed purchases, all read in the same atomic step, so
+    /// it never undoes a sale running beside it (`verificar --reparar`). Returns the
+    /// counter before (`None`: missing) and after. Reads every record of the event.
+    async fn recalcular_contador(
+        &self,
+        evento: &EventoId,
+        aforo: Aforo,
+    ) -> Result<(Option<i64>, i64)>;
     /// Every event that has a counter or purchase records here.
     async fn eventos(&self) -> Result<Vec<EventoId>>;
 
@@ -434,9 +443,11 @@ pub trait ReservaStore: Send + Sync {
     async fn vencidas(&self) -> Result<Vec<RegistroSaga>>;
     /// A purchase the user has in flight (holding a live lock) on any event, if any.
     async fn en_curso_de_usuario(&self, usuario: &UsuarioId) -> Result<Option<ReservaId>>;
-    /// Writes a record back as given, with its ledger entry if any (`verificar --reparar`
-    /// after data loss). The counter is not touched.
-    async fn restaurar(&self, registro: &RegistroSaga, cobro: Option<&Cobro>) -> Result<()>;
+    /// Writes a record back as given, and its ledger entry if the ledger has none: after
+    /// data loss (`verificar --reparar`), or to complete from the history a purchase the
+    /// caller has taken over for compensation. Only then: a record that exists and is not
+    /// taken over is live and is left alone (returns false). The counter is not touched.
+    async fn restaurar(&self, registro: &RegistroSaga, cobro: Option<&Cobro>) -> Result<bool>;
 
     /// Binds an idempotency key to a request fingerprint and reservation, unless already
     /// bound. Returns the existing `(huella, reserva)` when it was.

@@ -506,7 +506,43 @@ async fn restaurar_reescribe_el_registro_y_su_cobro_sin_tocar_el_contador(env: E
     assert!(s.vencidas().await.unwrap().is_empty());
 }
 
+async fn restaurar_nunca_pisa_un_registro_vivo(env: Entorno) {
+    let s = env.almacen().await.reservas;
+    let e = evento_con(s.as_ref(), 10).await;
+    let vivo = tomada(s.as_ref(), &e, 2).await;
+    let mut viejo = vivo.clone();
+    viejo.reserva.estado = Estado::Confirmada;
+    viejo.terminada = true;
+    // A repair computed from a snapshot a few ms old must not overwrite a live purchase.
+    assert!(!s.restaurar(&viejo, None).await.unwrap());
+    assert_eq!(s.ver(&vivo.reserva.id).await.unwrap(), vivo);
+    // Taken over for compensation, it may be completed from the history.
+    let tomado = reclamada(s.as_ref(), &vivo, Reclamo::Forzada).await;
+    assert_eq!(tomado.toma, Some(Toma::Compensacion));
+    assert!(s.restaurar(&viejo, None).await.unwrap());
+    assert_eq!(s.ver(&vivo.reserva.id).await.unwrap(), viejo);
+}
+
+async fn recalcular_el_contador_lo_deduce_de_los_registros_en_un_paso(env: Entorno) {
+    let s = env.almacen().await.reservas;
+    let e = evento_con(s.as_ref(), 10).await;
+    completada(s.as_ref(), &e, 3).await;
+    tomada(s.as_ref(), &e, 2).await;
+    assert!(s.fijar_contador(&e, Some(5), 9).await.unwrap());
+    assert_eq!(
+        s.recalcular_contador(&e, aforo(10)).await.unwrap(),
+        (Some(9), 5)
+    );
+    assert_eq!(s.contador(&e).await.unwrap(), Some(5));
+    assert_eq!(
+        s.recalcular_contador(&e, aforo(10)).await.unwrap(),
+        (Some(5), 5)
+    );
+}
+
 en_ambos_backends!(
+    restaurar_nunca_pisa_un_registro_vivo,
+    recalcular_el_contador_lo_deduce_de_los_registros_en_un_paso,
     cada_transicion_que_el_almacen_permite_y_ninguna_mas,
     un_compensador_caido_se_reemplaza_pero_la_saga_nunca_vuelve,
     un_cobro_tras_vencer_la_retencion_se_rechaza_y_no_cobra,

@@ -1,6 +1,7 @@
 //! A seeded, bounded, model-based interleaving test (issue #9), in the spirit of Jepsen's
 //! checkers. Workers in this process and separate `eventflow` processes mix purchases,
-//! idempotent retries, cancels, capacity raises and lowers, `compensar`, `verificar`,
+//! idempotent retries, cancels, capacity raises and lowers, `compensar`, `verificar`
+//! (and `verificar --reparar`, racing the sales),
 //! payments slower than the hold, `crash@<paso>` aborts and deleted users. At the end every
 //! purchase is finished (`compensar --forzar`) and the raw outcome is judged:
 //! - seats: `aforo_total` = counter + held + sold, per event;
@@ -219,7 +220,9 @@ async fn trabajador(w: Arc<Mundo>, m: Compartido, semilla: u64, rondas: usize) {
                 }
             }
             88..94 => {
-                if let Err(e) = verificar(&w.rapido, Some(&evento), false).await {
+                // Repairs race live sales too: they must never undo or invent one.
+                let reparar = rng.random_bool(0.5);
+                if let Err(e) = verificar(&w.rapido, Some(&evento), reparar).await {
                     violacion(&m, format!("verificar: {e}"));
                 }
             }

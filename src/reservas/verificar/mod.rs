@@ -70,6 +70,9 @@ async fn instantanea(r: &Reservador, id: &EventoId) -> Result<Instantanea> {
     })
 }
 
+/// How long `verificar` waits before reading an event again to confirm a problem.
+const RELECTURA: std::time::Duration = std::time::Duration::from_millis(150);
+
 /// Checks one event and, with `reparar`, repairs it (a few rounds at most, since a
 /// repair can reveal the next problem) and checks it again.
 pub async fn verificar_evento(
@@ -80,6 +83,17 @@ pub async fn verificar_evento(
     let mut reparaciones = Vec::new();
     let mut s = instantanea(r, id).await?;
     let (mut problemas, mut acciones, mut resumen) = diagnosticar(&s);
+    // The snapshot is several reads, a few milliseconds apart, so a sale in flight can
+    // look like a problem for an instant. A real problem stays: look again, and report
+    // (or repair) only what is still there.
+    for _ in 0..2 {
+        if problemas.is_empty() {
+            break;
+        }
+        tokio::time::sleep(RELECTURA).await;
+        s = instantanea(r, id).await?;
+        (problemas, acciones, resumen) = diagnosticar(&s);
+    }
     if reparar {
         for _ in 0..4 {
             if acciones.is_empty() {

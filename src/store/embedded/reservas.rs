@@ -150,6 +150,38 @@ impl ReservaStore for SqliteStore {
         .await
     }
 
+    async fn recalcular_contador(
+        &self,
+        evento: &EventoId,
+        aforo: Aforo,
+    ) -> Result<(Option<i64>, i64)> {
+        let evento = evento.clone();
+        self.escribir(move |tx| {
+            let e = evento.as_str();
+            let guardado = contador(tx, e)?;
+            let capacidad = guardado
+                .and_then(|(_, a)| a)
+                .unwrap_or(i64::from(aforo.get()));
+            let fuera: i64 = tx
+                .prepare_cached(
+                    "SELECT coalesce(sum(entradas), 0) FROM reservas \
+                     WHERE evento_id = ?1 AND estado IN ('pendiente', 'confirmada')",
+                )?
+                .query_row([e], |r| r.get(0))?;
+            let despues = capacidad - fuera;
+            let antes = guardado.map(|(c, _)| c);
+            if antes != Some(despues) {
+                tx.prepare_cached(
+                    "INSERT INTO contadores (evento_id, entradas, aforo) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (evento_id) DO UPDATE SET entradas = excluded.entradas",
+                )?
+                .execute(params![e, despues, capacidad])?;
+            }
+            Ok((antes, despues))
+        })
+        .await
+    }
+
     async fn eventos(&self) -> Result<Vec<EventoId>> {
         self.leer(|tx| {
             let mut stmt = tx.prepare_cached(
@@ -408,15 +440,21 @@ impl ReservaStore for SqliteStore {
         .await
     }
 
-    async fn restaurar(&self, registro: &RegistroSaga, cobro: Option<&Cobro>) -> Result<()> {
-        let (r, c) = (registro.clone(), cobro.cloned());
+    async fn restaurar(&self, nuevo: &RegistroSaga, cobro: Option<&Cobro>) -> Result<bool> {
+        let (r, c) = (nuevo.clone(), cobro.cloned());
         self.escribir(move |tx| {
+            // As `restaurar.lua`: never overwrite a live record.
+            if let Some(actual) = registro(tx, r.reserva.id.as_str())?
+                && !(actual.toma == Some(Toma::Compensacion) && !actual.terminada)
+            {
+                return Ok(false);
+            }
             escribir_registro(tx, &r, true)?;
             if let Some(c) = c {
                 tx.prepare_cached(
-                    "INSERT OR REPLACE INTO pagos \
+                    "INSERT INTO pagos \
                        (reserva_id, evento_id, importe, aprobado, cobrado, reembolsado) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
                 )?
                 .execute(params![
                     c.reserva_id.as_str(),
@@ -427,7 +465,7 @@ impl ReservaStore for SqliteStore {
                     c.reembolsado.map(Fecha::millis)
                 ])?;
             }
-            Ok(())
+            Ok(true)
         })
         .await
     }

@@ -45,6 +45,7 @@ macro_rules! scripts {
 scripts! {
     TOMAR = "tomar.lua";
     FIJAR_CONTADOR = "fijar_contador.lua";
+    RECALCULAR_CONTADOR = "recalcular_contador.lua";
     MARCAR = "marcar.lua";
     CONFIRMAR = "confirmar.lua";
     COMPLETAR = "completar.lua";

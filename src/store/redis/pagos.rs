@@ -10,48 +10,45 @@ impl RedisStore {
         &self,
         registro: &RegistroSaga,
         cobro: Option<&Cobro>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let r = &registro.reserva;
-        let mut p = redis::pipe();
-        p.cmd("SET")
+        redis::pipe()
+            .cmd("SET")
             .arg(self.claves.indice(r.id.as_str()))
             .arg(r.evento_id.as_str())
             .ignore()
             .cmd("SADD")
             .arg(self.claves.eventos())
             .arg(r.evento_id.as_str())
-            .ignore();
-        if let Some(c) = cobro {
-            p.cmd("HSET")
-                .arg(self.claves.pago(&r.evento_id, &r.id))
-                .arg(hash::campos_cobro(c))
-                .ignore();
-        }
-        p.query_async::<()>(&mut self.con())
+            .ignore()
+            .query_async::<()>(&mut self.con())
             .await
             .map_err(|e| self.error(e))?;
+        let libro = cobro.map(hash::campos_cobro).unwrap_or_default();
         let mut args = vec![
             r.id.to_string(),
             if registro.terminada { "1" } else { "0" }.to_owned(),
             registro.expira.millis().to_string(),
+            libro.len().to_string(),
         ];
-        for (campo, valor) in hash::campos(registro) {
+        for (campo, valor) in libro.into_iter().chain(hash::campos(registro)) {
             args.push(campo.to_owned());
             args.push(valor);
         }
-        let _: i64 = self
+        let escrito: i64 = self
             .correr(
                 &RESTAURAR,
                 &[
                     &self.claves.registro(&r.evento_id, &r.id),
                     &self.claves.reservas(&r.evento_id),
                     &self.claves.retenidas(&r.evento_id),
+                    &self.claves.pago(&r.evento_id, &r.id),
                 ],
                 &args,
             )
             .await
             .map_err(|e| self.error(e))?;
-        Ok(())
+        Ok(escrito == 1)
     }
 
     pub(super) async fn vincular_clave_(

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::{
     AJUSTAR_AFORO, BORRAR_EVENTO, COMPLETAR, CONFIRMAR, FIJAR_CONTADOR, Hash, LIBERAR, MARCAR,
-    RECLAMAR, REGISTRAR_COBRO, REGISTRAR_REEMBOLSO, RedisStore, hash,
+    RECALCULAR_CONTADOR, RECLAMAR, REGISTRAR_COBRO, REGISTRAR_REEMBOLSO, RedisStore, hash,
 };
 use crate::domain::{Aforo, ClaveIdempotencia, Estado, EventoId, Fecha, ReservaId, UsuarioId};
 use crate::error::{Error, Result};
@@ -157,6 +157,47 @@ impl ReservaStore for RedisStore {
                 .map_err(|e| self.error(e))?;
         }
         Ok(fijado == 1)
+    }
+
+    async fn recalcular_contador(
+        &self,
+        evento: &EventoId,
+        aforo: Aforo,
+    ) -> Result<(Option<i64>, i64)> {
+        let (antes, despues): (String, String) = self
+            .correr(
+                &RECALCULAR_CONTADOR,
+                &[
+                    &self.claves.contador(evento),
+                    &self.claves.reservas(evento),
+                    &self.claves.aforo(evento),
+                ],
+                &[
+                    aforo.get().to_string(),
+                    self.claves.prefijo_registro(evento),
+                ],
+            )
+            .await
+            .map_err(|e| self.error(e))?;
+        redis::cmd("SADD")
+            .arg(self.claves.eventos())
+            .arg(evento.as_str())
+            .query_async::<()>(&mut self.con())
+            .await
+            .map_err(|e| self.error(e))?;
+        let entero = |v: &str| {
+            v.parse::<i64>().map_err(|_| {
+                Error::Inconsistencia(format!(
+                    "dato corrupto en Redis: el contador de {evento} no es un entero ({v:?})"
+                ))
+            })
+        };
+        let antes = if antes.is_empty() {
+            None
+        } else {
+            Some(entero(&antes)?)
+        };
+        Ok((antes, entero(&despues)?))
     }
 
     async fn eventos(&self) -> Result<Vec<EventoId>> {
@@ -367,7 +408,7 @@ impl ReservaStore for RedisStore {
             .find_map(|id| ReservaId::parse(&id).ok()))
     }
 
-    async fn restaurar(&self, registro: &RegistroSaga, cobro: Option<&Cobro>) -> Result<()> {
+    async fn restaurar(&self, registro: &RegistroSaga, cobro: Option<&Cobro>) -> Result<bool> {
         self.restaurar_(registro, cobro).await
     }
 
