@@ -445,7 +445,7 @@ impl ReservaStore for SqliteStore {
         self.escribir(move |tx| {
             // As `restaurar.lua`: never overwrite a live record.
             if let Some(actual) = registro(tx, r.reserva.id.as_str())?
-                && !(actual.toma == Some(Toma::Compensacion) && !actual.terminada)
+                && (actual.toma != Some(Toma::Compensacion) || actual.terminada)
             {
                 return Ok(false);
             }
