@@ -67,7 +67,7 @@ fn reservar(env: &Entorno, e: &EventoId, u: &UsuarioId, n: &str) -> assert_cmd::
     c
 }
 
-fn verificar_ok(env: &Entorno, e: &EventoId) {
+pub fn verificar_ok(env: &Entorno, e: &EventoId) {
     env.cmd()
         .args(["verificar", "--evento", e.as_str()])
         .assert()
