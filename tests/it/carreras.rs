@@ -361,8 +361,7 @@ async fn cobro_crudo(env: &Entorno, e: &EventoId, reserva: &str, importe: i64) {
             .await
             .unwrap();
     } else {
-        rusqlite::Connection::open(env.datos().join("eventflow.sqlite3"))
-            .unwrap()
+        env.sqlite()
             .execute(
                 "INSERT INTO pagos (reserva_id, evento_id, importe, aprobado, cobrado) \
                  VALUES (?1, ?2, ?3, 1, 1)",
@@ -392,8 +391,7 @@ async fn verificar_encuentra_y_reembolsa_un_cobro_huerfano(env: Entorno) {
             .await
             .unwrap();
     } else {
-        rusqlite::Connection::open(env.datos().join("eventflow.sqlite3"))
-            .unwrap()
+        env.sqlite()
             .execute(
                 "UPDATE pagos SET reembolsado = NULL WHERE reserva_id = ?1",
                 [otra_id.as_str()],

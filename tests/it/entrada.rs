@@ -410,8 +410,7 @@ async fn una_reserva_danada_no_tumba_el_listado_de_reservas(env: Entorno) {
             .await
             .unwrap();
     } else {
-        rusqlite::Connection::open(env.datos().join("eventflow.sqlite3"))
-            .unwrap()
+        env.sqlite()
             .execute(
                 "UPDATE reservas SET estado = 'pagada' WHERE id = ?1",
                 [malo.as_str()],

@@ -196,6 +196,12 @@ impl Entorno {
             .env("NO_COLOR", "1");
     }
 
+    /// A raw connection to this test's SQLite file, to read or damage rows by hand.
+    pub fn sqlite(&self) -> rusqlite::Connection {
+        assert!(!self.es_mongo(), "sqlite() en un entorno mongo");
+        rusqlite::Connection::open(self.datos().join("eventflow.sqlite3")).expect("abrir SQLite")
+    }
+
     /// The live seat counter, read through the backend's own store.
     pub async fn contador(&self, evento: &eventflow::domain::EventoId) -> Option<i64> {
         self.almacen()
