@@ -146,15 +146,12 @@ struct Banco {
 
 impl Banco {
     fn config(&self, db: &str) -> Config {
-        Config {
-            backend: Backend::Mongo {
-                mongo_uri: Uri::new(&self.mongo_uri),
-                mongo_db: db.to_owned(),
-                redis_url: Uri::new(&self.redis_url),
-                redis_prefix: format!("{db}:"),
-            },
-            reserva_ttl: Duration::from_secs(900),
-        }
+        Config::con_backend(Backend::Mongo {
+            mongo_uri: Uri::new(&self.mongo_uri),
+            mongo_db: db.to_owned(),
+            redis_url: Uri::new(&self.redis_url),
+            redis_prefix: format!("{db}:"),
+        })
     }
 
     async fn borrar(&self, db: &str) -> Result<()> {

@@ -81,13 +81,13 @@ async fn main() -> Result<()> {
 
 fn config(mongo_uri: &str, db: &str, redis_url: &str, prefijo: &str) -> Config {
     Config {
-        backend: Backend::Mongo {
+        reserva_ttl: TTL,
+        ..Config::con_backend(Backend::Mongo {
             mongo_uri: Uri::new(mongo_uri),
             mongo_db: db.to_owned(),
             redis_url: Uri::new(redis_url),
             redis_prefix: prefijo.to_owned(),
-        },
-        reserva_ttl: TTL,
+        })
     }
 }
 
@@ -99,10 +99,10 @@ async fn medir_todo(a: &Args, db: &str, prefijo: &str) -> Result<()> {
     let alm = match (&a.embebido, &a.mongo_uri, &a.redis_url) {
         (Some(dir), _, _) => {
             eventflow::store::conectar(&Config {
-                backend: Backend::Embedded {
-                    data_dir: dir.join(db),
-                },
                 reserva_ttl: TTL,
+                ..Config::con_backend(Backend::Embedded {
+                    data_dir: dir.join(db),
+                })
             })
             .await?
         }

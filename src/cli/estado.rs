@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::cli::{Ctx, output};
-use crate::config::Backend;
+use crate::config::{AjusteVisible, Backend, Origen};
 use crate::error::{Error, Result};
 use crate::store::{ReservaStore, Salud, mongo::MongoStore, redis::RedisStore};
 
@@ -22,6 +22,14 @@ struct Componente {
 struct Estado {
     backend: &'static str,
     componentes: Vec<Componente>,
+    configuracion: Configuracion,
+}
+
+/// Which config file was read and every setting with its source (secrets redacted).
+#[derive(Debug, Serialize)]
+struct Configuracion {
+    archivo: Option<String>,
+    ajustes: Vec<AjusteVisible>,
 }
 
 fn componente(nombre: &'static str, direccion: String, r: Result<String>) -> Componente {
@@ -40,6 +48,18 @@ fn componente(nombre: &'static str, direccion: String, r: Result<String>) -> Com
             version: None,
             error: Some(e.to_string()),
         },
+    }
+}
+
+fn configuracion(ctx: &Ctx) -> Configuracion {
+    Configuracion {
+        archivo: ctx
+            .config
+            .capas
+            .archivo
+            .as_ref()
+            .map(|p| p.display().to_string()),
+        ajustes: ctx.config.vista(),
     }
 }
 
@@ -65,6 +85,7 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             );
             Estado {
                 backend: "mongo",
+                configuracion: configuracion(ctx),
                 componentes: vec![
                     componente(
                         "MongoDB",
@@ -87,6 +108,7 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             let archivo = data_dir.join(crate::store::embedded::ARCHIVO);
             Estado {
                 backend: "embedded",
+                configuracion: configuracion(ctx),
                 componentes: vec![componente("SQLite", archivo.display().to_string(), r)],
             }
         }
@@ -99,6 +121,27 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             (None, None) => "sin conexión".into(),
         };
         filas.push((c.nombre.to_owned(), format!("{}\n{estado}", c.direccion)));
+    }
+    filas.push((
+        "configuración".into(),
+        informe
+            .configuracion
+            .archivo
+            .clone()
+            .unwrap_or_else(|| "sin archivo de configuración".into()),
+    ));
+    for a in &informe.configuracion.ajustes {
+        let origen = match a.origen {
+            Origen::Flag => "opción".to_owned(),
+            Origen::Entorno => a.env.clone(),
+            Origen::Archivo => "archivo".into(),
+            Origen::Defecto => "por defecto".into(),
+        };
+        let valor = a
+            .valor
+            .as_deref()
+            .map_or("-".to_owned(), |v| format!("{v:?}"));
+        filas.push((format!("  {}", a.clave), format!("{valor} ({origen})")));
     }
     output::informe(ctx.formato, &informe, &filas)?;
     let caidos: Vec<&str> = informe

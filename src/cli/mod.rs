@@ -15,12 +15,12 @@ pub mod tokens;
 pub mod usuarios;
 pub mod verificar;
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use tokio::sync::OnceCell;
 
-use crate::config::{Capa, Config, TipoBackend};
+use crate::config::{Ajustes, Config, Origen};
 use crate::error::Result;
 use crate::store::Almacen;
 pub use output::Formato;
@@ -33,75 +33,12 @@ pub struct Cli {
     #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Formato::Table, help_heading = "Salida")]
     pub output: Formato,
 
+    /// Every setting (`config::Ajustes`): a global flag and its `EVENTFLOW_*` variable each.
     #[command(flatten)]
-    pub conexion: ArgsConexion,
+    pub ajustes: Ajustes,
 
     #[command(subcommand)]
     pub comando: Comando,
-}
-
-/// Where the data lives. Flags win over environment variables, which win over the config file.
-#[derive(Debug, Clone, Args)]
-pub struct ArgsConexion {
-    /// Fuerza un backend (por defecto: mongo si hay ambas URI, embedded si no hay ninguna).
-    #[arg(
-        long,
-        global = true,
-        help_heading = "Conexión",
-        value_enum,
-        env = "EVENTFLOW_BACKEND"
-    )]
-    pub backend: Option<TipoBackend>,
-    /// URI de MongoDB (la contraseña nunca se muestra).
-    #[arg(
-        long,
-        global = true,
-        help_heading = "Conexión",
-        env = "EVENTFLOW_MONGO_URI",
-        hide_env_values = true
-    )]
-    pub mongo_uri: Option<String>,
-    /// Base de datos de MongoDB [por defecto: eventflow].
-    #[arg(
-        long,
-        global = true,
-        help_heading = "Conexión",
-        env = "EVENTFLOW_MONGO_DB"
-    )]
-    pub mongo_db: Option<String>,
-    /// URL de Redis (la contraseña nunca se muestra).
-    #[arg(
-        long,
-        global = true,
-        help_heading = "Conexión",
-        env = "EVENTFLOW_REDIS_URL",
-        hide_env_values = true
-    )]
-    pub redis_url: Option<String>,
-    /// Prefijo de todas las claves de Redis [por defecto: vacío].
-    #[arg(
-        long,
-        global = true,
-        help_heading = "Conexión",
-        env = "EVENTFLOW_REDIS_PREFIX"
-    )]
-    pub redis_prefix: Option<String>,
-    /// Directorio de datos del backend embebido.
-    #[arg(
-        long,
-        global = true,
-        help_heading = "Conexión",
-        env = "EVENTFLOW_DATA_DIR"
-    )]
-    pub data_dir: Option<PathBuf>,
-    /// Archivo de configuración TOML [por defecto: eventflow.toml en el directorio de configuración].
-    #[arg(
-        long,
-        global = true,
-        help_heading = "Conexión",
-        env = "EVENTFLOW_CONFIG"
-    )]
-    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,23 +109,31 @@ impl Ctx {
     }
 }
 
-impl ArgsConexion {
-    fn capa(&self) -> Capa {
-        Capa {
-            backend: self.backend,
-            mongo_uri: self.mongo_uri.clone(),
-            mongo_db: self.mongo_db.clone(),
-            redis_url: self.redis_url.clone(),
-            redis_prefix: self.redis_prefix.clone(),
-            data_dir: self.data_dir.clone(),
-            config: self.config.clone(),
-            reserva_ttl_s: std::env::var("EVENTFLOW_RESERVA_TTL_S").ok(),
-        }
-    }
+/// Parses the process's command line, and tells for each setting given there whether it
+/// came from its flag or its environment variable. Exits (2) on a usage error, as clap does.
+pub fn parsear() -> (Cli, BTreeMap<String, Origen>) {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    (cli, origenes(&matches))
+}
+
+/// clap's value source of every setting that has a value.
+pub fn origenes(matches: &clap::ArgMatches) -> BTreeMap<String, Origen> {
+    crate::config::nombres()
+        .into_iter()
+        .filter_map(|n| {
+            let origen = match matches.value_source(&n.clave)? {
+                clap::parser::ValueSource::CommandLine => Origen::Flag,
+                clap::parser::ValueSource::EnvVariable => Origen::Entorno,
+                _ => return None,
+            };
+            Some((n.clave, origen))
+        })
+        .collect()
 }
 
 /// Runs a parsed command line.
-pub async fn run(cli: Cli) -> Result<()> {
+pub async fn run(cli: Cli, origenes: &BTreeMap<String, Origen>) -> Result<()> {
     match cli.comando {
         Comando::Completions { shell } => {
             let mut cmd = Cli::command();
@@ -205,7 +150,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         _ => {}
     }
-    let config = Config::resolver(cli.conexion.capa())?;
+    let config = Config::resolver(cli.ajustes.clone(), origenes)?;
     let ctx = Ctx::new(config, cli.output);
     let resultado = match cli.comando {
         Comando::Estado => estado::run(&ctx).await,

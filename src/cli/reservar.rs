@@ -38,10 +38,10 @@ pub async fn run(a: ArgsReservar, ctx: &Ctx) -> Result<()> {
     output::uno(ctx.formato, &reserva)
 }
 
-/// The saga wired to this command line's stores and environment.
+/// The saga wired to this command line's stores and settings.
 pub async fn reservador(ctx: &Ctx) -> Result<Reservador> {
     // Parse the fault and payment settings before connecting: bad settings are usage errors.
-    let fallos = crate::reservas::Fallos::desde_entorno()?;
+    ctx.config.fallos()?;
     let alm = ctx.almacen().await?.clone();
-    Reservador::desde_entorno(alm, ctx.config.reserva_ttl, fallos)
+    ctx.config.reservador(alm)
 }

@@ -13,7 +13,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::cli::{Ctx, output};
 use crate::domain::{Aforo, Precio};
 use crate::error::{Error, Result};
-use crate::reservas::Fallos;
 use crate::simulacion::{
     Etapa, Informe, Opciones, Probabilidad, Progreso, RangoEntradas, Resultado, simular,
 };
@@ -61,7 +60,7 @@ pub struct ArgsSimular {
 
 pub async fn run(a: ArgsSimular, ctx: &Ctx) -> Result<()> {
     // Bad fault settings are usage errors: fail before connecting.
-    let fallos = Fallos::desde_entorno()?;
+    let fallos = ctx.config.fallos()?;
     let alm = ctx.almacen().await?;
     let opciones = Opciones {
         aforo: a.aforo,

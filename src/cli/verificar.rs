@@ -40,7 +40,12 @@ pub async fn run(a: ArgsVerificar, ctx: &Ctx) -> Result<()> {
     } else {
         0
     };
-    let r = reservador(ctx).await?;
+    let r = if a.reparar {
+        reservador(ctx).await?
+    } else {
+        ctx.config
+            .reservador_sin_pagos(ctx.almacen().await?.clone())?
+    };
     let informes = crate::reservas::verificar(&r, a.evento.as_ref(), a.reparar).await?;
     for i in &informes {
         for rep in &i.reparaciones {

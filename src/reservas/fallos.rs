@@ -1,4 +1,5 @@
-//! Fault injection for tests, demos and drills: `EVENTFLOW_FAULT=<crash|error>@<paso>`.
+//! Fault injection for tests, demos and drills: `EVENTFLOW_FAULT=<crash|error>@<paso>`
+//! (the setting is read by `config`).
 //! `crash` aborts the process right after the step's effects are stored; `error` makes
 //! the step fail (`error@pago` is a declined payment).
 
@@ -20,14 +21,16 @@ impl Fallos {
         Self(None)
     }
 
-    pub fn parse(raw: &str) -> Result<Self> {
+    /// Parses `<crash|error>@<paso>`; an empty string is no fault. `origen` names the
+    /// setting in the error (e.g. `EVENTFLOW_FAULT`).
+    pub fn parse(raw: &str, origen: &str) -> Result<Self> {
         let raw = raw.trim();
         if raw.is_empty() {
             return Ok(Self(None));
         }
         let err = || {
             Error::Invalido(format!(
-                "EVENTFLOW_FAULT inválido {raw:?}: use <crash|error>@<datos|inventario|pago|confirmacion|historial>, por ejemplo crash@pago"
+                "{origen} inválido {raw:?}: use <crash|error>@<datos|inventario|pago|confirmacion|historial>, por ejemplo crash@pago"
             ))
         };
         let (tipo, paso) = raw.split_once('@').ok_or_else(err)?;
@@ -38,13 +41,6 @@ impl Fallos {
         };
         let paso = Paso::parse(paso).ok_or_else(err)?;
         Ok(Self(Some((tipo, paso))))
-    }
-
-    pub fn desde_entorno() -> Result<Self> {
-        match std::env::var("EVENTFLOW_FAULT") {
-            Ok(v) => Self::parse(&v),
-            Err(_) => Ok(Self(None)),
-        }
     }
 
     /// Whether `paso` must fail instead of running.
@@ -67,15 +63,15 @@ mod tests {
 
     #[test]
     fn fallos_se_parsean_y_rechazan_basura() {
-        assert!(Fallos::parse("crash@pago").unwrap().0.is_some());
+        assert!(Fallos::parse("crash@pago", "f").unwrap().0.is_some());
         assert!(
-            Fallos::parse("error@historial")
+            Fallos::parse("error@historial", "f")
                 .unwrap()
                 .falla(Paso::Historial)
         );
-        assert!(Fallos::parse("").unwrap().0.is_none());
+        assert!(Fallos::parse("", "f").unwrap().0.is_none());
         for bad in ["crash", "boom@pago", "crash@cobro", "@"] {
-            assert_eq!(Fallos::parse(bad).unwrap_err().exit_code(), 2, "{bad}");
+            assert_eq!(Fallos::parse(bad, "f").unwrap_err().exit_code(), 2, "{bad}");
         }
     }
 }

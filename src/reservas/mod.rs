@@ -63,17 +63,20 @@ pub struct Reservador {
 }
 
 impl Reservador {
-    /// The production wiring: the simulated gateway configured from the environment.
-    /// `fallos` comes in already parsed, so a front can refuse bad settings before it
-    /// connects to anything.
-    pub fn desde_entorno(almacen: Almacen, ttl: Duration, fallos: Fallos) -> Result<Self> {
-        let pasarela = Arc::new(PasarelaSimulada::desde_entorno(almacen.reservas.clone())?);
-        Ok(Self {
+    /// The saga over `almacen`, charging through `pasarela`, holding seats for `ttl`, with
+    /// `fallos` injected. `config::Config::reservador` is the production wiring.
+    pub fn new(
+        almacen: Almacen,
+        pasarela: Arc<dyn Pasarela>,
+        ttl: Duration,
+        fallos: Fallos,
+    ) -> Self {
+        Self {
             almacen,
             pasarela,
             ttl,
             fallos,
-        })
+        }
     }
 
     /// Runs one purchase to the end. On success the reservation is `confirmada`; `Ok`

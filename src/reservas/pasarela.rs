@@ -53,28 +53,6 @@ impl PasarelaSimulada {
         })
     }
 
-    /// Reads `EVENTFLOW_PAGO_RECHAZO` (0..1, default 0) and `EVENTFLOW_PAGO_LATENCIA_MS`
-    /// (default 0).
-    pub fn desde_entorno(libro: Arc<dyn ReservaStore>) -> Result<Self> {
-        let rechazo = match std::env::var("EVENTFLOW_PAGO_RECHAZO") {
-            Ok(v) => v.trim().parse::<f64>().ok().filter(|p| (0.0..=1.0).contains(p)).ok_or_else(|| {
-                Error::Invalido(format!(
-                    "EVENTFLOW_PAGO_RECHAZO inválido {v:?}: debe ser un número entre 0 y 1, por ejemplo 0.1"
-                ))
-            })?,
-            Err(_) => 0.0,
-        };
-        let latencia = match std::env::var("EVENTFLOW_PAGO_LATENCIA_MS") {
-            Ok(v) => Duration::from_millis(v.trim().parse::<u64>().map_err(|_| {
-                Error::Invalido(format!(
-                    "EVENTFLOW_PAGO_LATENCIA_MS inválido {v:?}: debe ser un entero de milisegundos"
-                ))
-            })?),
-            Err(_) => Duration::ZERO,
-        };
-        Self::new(libro, rechazo, latencia, None)
-    }
-
     async fn esperar(&self) {
         if !self.latencia.is_zero() {
             tokio::time::sleep(self.latencia).await;

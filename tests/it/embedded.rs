@@ -58,12 +58,9 @@ impl Embebido {
 
     /// The stores, connected as the CLI connects them.
     async fn almacen(&self) -> Almacen {
-        let config = Config {
-            backend: Backend::Embedded {
-                data_dir: self.datos(),
-            },
-            reserva_ttl: Duration::from_secs(900),
-        };
+        let config = Config::con_backend(Backend::Embedded {
+            data_dir: self.datos(),
+        });
         eventflow::store::conectar(&config)
             .await
             .expect("abrir el backend embebido")

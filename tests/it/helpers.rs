@@ -121,22 +121,16 @@ impl Entorno {
 
     pub fn config(&self) -> Config {
         if !self.es_mongo() {
-            return Config {
-                backend: Backend::Embedded {
-                    data_dir: self.datos(),
-                },
-                reserva_ttl: Duration::from_secs(900),
-            };
+            return Config::con_backend(Backend::Embedded {
+                data_dir: self.datos(),
+            });
         }
-        Config {
-            backend: Backend::Mongo {
-                mongo_uri: Uri::new(self.mongo_uri.clone()),
-                mongo_db: self.db.clone(),
-                redis_url: Uri::new(self.redis_url.clone()),
-                redis_prefix: self.prefijo.clone(),
-            },
-            reserva_ttl: Duration::from_secs(900),
-        }
+        Config::con_backend(Backend::Mongo {
+            mongo_uri: Uri::new(self.mongo_uri.clone()),
+            mongo_db: self.db.clone(),
+            redis_url: Uri::new(self.redis_url.clone()),
+            redis_prefix: self.prefijo.clone(),
+        })
     }
 
     /// The stores, connected as the CLI would connect them.
