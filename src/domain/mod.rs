@@ -8,6 +8,7 @@ mod evento;
 mod fecha;
 mod ids;
 mod reserva;
+pub mod saga;
 mod texto;
 mod token;
 mod unicode;
