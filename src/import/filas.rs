@@ -1,0 +1,182 @@
+//! The reader side: parsed rows, batches, and the in-file duplicate check, produced on
+//! the reader thread.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::mpsc;
+
+use self::esquema::Tipo;
+use self::lector::{Contador, FinLectura, Leido};
+use crate::error::Result;
+pub use crate::store::ModoImport;
+
+use super::*;
+
+pub(super) struct Fila<N> {
+    pub(super) linea: u64,
+    pub(super) nuevo: N,
+}
+
+/// One batch from the reader, with the rows it refused along the way.
+pub(super) struct Mensaje<N> {
+    pub(super) filas: Vec<Fila<N>>,
+    pub(super) rechazos: Vec<Rechazo>,
+    pub(super) leidas: u64,
+    /// Bytes taken from the source so far.
+    pub(super) bytes: u64,
+}
+
+impl<N> Mensaje<N> {
+    fn new(lote: usize) -> Self {
+        Self {
+            filas: Vec::with_capacity(lote),
+            rechazos: Vec::new(),
+            leidas: 0,
+            bytes: 0,
+        }
+    }
+}
+
+/// The in-file duplicate check. Insert mode remembers every key of the file (its 64-bit
+/// fingerprint and line, 16 bytes a row); upsert only needs the current batch's keys, to
+/// keep a repeated key out of the batch that holds the first one, which makes the later
+/// row apply after the earlier one.
+pub(super) enum Duplicados {
+    Archivo(HashMap<u64, u64>),
+    Lote(HashSet<u64>),
+}
+
+pub(super) enum Visto {
+    Nuevo,
+    /// Insert mode: the key of field `.0` was first seen at position `.1`.
+    Repetido(&'static str, u64),
+    /// Upsert mode: the key is already in the current batch.
+    EnLote,
+}
+
+impl Duplicados {
+    fn new(modo: ModoImport) -> Self {
+        match modo {
+            ModoImport::Insertar => Self::Archivo(HashMap::new()),
+            ModoImport::Upsert => Self::Lote(HashSet::new()),
+        }
+    }
+
+    /// Checks the row's keys and, unless repeated, records them.
+    fn ver(&mut self, linea: u64, claves: &[(&'static str, u64)]) -> Visto {
+        match self {
+            Self::Archivo(m) => {
+                if let Some((campo, previa)) =
+                    claves.iter().find_map(|(c, h)| m.get(h).map(|l| (*c, *l)))
+                {
+                    return Visto::Repetido(campo, previa);
+                }
+                m.extend(claves.iter().map(|(_, h)| (*h, linea)));
+                Visto::Nuevo
+            }
+            Self::Lote(s) => {
+                if claves.iter().any(|(_, h)| s.contains(h)) {
+                    return Visto::EnLote;
+                }
+                s.extend(claves.iter().map(|(_, h)| *h));
+                Visto::Nuevo
+            }
+        }
+    }
+
+    fn lote_enviado(&mut self) {
+        if let Self::Lote(s) = self {
+            s.clear();
+        }
+    }
+}
+
+/// The reader side, on its own thread: parse, validate, de-duplicate, batch, send.
+/// Returns when the source ends or the writer has gone away.
+pub(super) fn producir<T: Tipo>(
+    origen: impl Read,
+    opciones: Opciones,
+    tx: mpsc::Sender<Mensaje<T::Nuevo>>,
+    leidos: Arc<AtomicU64>,
+) -> Result<FinLectura> {
+    let lote = opciones.lote.max(1);
+    let mut dups = Duplicados::new(opciones.modo);
+    let mut actual = Mensaje::new(lote);
+    let enviar = |m: &mut Mensaje<T::Nuevo>| -> ControlFlow<()> {
+        let mut listo = std::mem::replace(m, Mensaje::new(lote));
+        listo.bytes = leidos.load(Ordering::Relaxed);
+        match tx.blocking_send(listo) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(_) => ControlFlow::Break(()),
+        }
+    };
+    let fin = lector::leer(
+        opciones.formato,
+        Contador::new(origen, leidos.clone()),
+        &T::ESQUEMA,
+        &mut |linea, leido| {
+            let rechazo = match leido {
+                Leido::Malo {
+                    campo,
+                    motivo,
+                    registro,
+                } => Some(Rechazo {
+                    linea,
+                    campo,
+                    motivo,
+                    registro,
+                }),
+                Leido::Registro(r) => match T::construir(r) {
+                    Err(p) => Some(Rechazo {
+                        linea,
+                        campo: p.campo,
+                        motivo: p.motivo,
+                        registro: r.a_json(),
+                    }),
+                    Ok(nuevo) => match dups.ver(linea, &T::claves(&nuevo)) {
+                        Visto::Repetido(campo, previa) => Some(Rechazo {
+                            linea,
+                            campo: Some(campo.to_owned()),
+                            motivo: format!(
+                                "{} está repetido en el archivo: ya aparece en {} {previa}",
+                                T::valor_clave(&nuevo, campo),
+                                opciones.formato.posicion()
+                            ),
+                            registro: r.a_json(),
+                        }),
+                        Visto::EnLote => {
+                            if enviar(&mut actual).is_break() {
+                                return ControlFlow::Break(());
+                            }
+                            dups.lote_enviado();
+                            dups.ver(linea, &T::claves(&nuevo));
+                            actual.filas.push(Fila { linea, nuevo });
+                            None
+                        }
+                        Visto::Nuevo => {
+                            actual.filas.push(Fila { linea, nuevo });
+                            None
+                        }
+                    },
+                },
+            };
+            actual.leidas += 1;
+            actual.rechazos.extend(rechazo);
+            if actual.filas.len() >= lote || actual.rechazos.len() >= lote {
+                if enviar(&mut actual).is_break() {
+                    return ControlFlow::Break(());
+                }
+                dups.lote_enviado();
+            }
+            ControlFlow::Continue(())
+        },
+    )?;
+    if actual.leidas > 0 {
+        let _ = enviar(&mut actual);
+    }
+    Ok(fin)
+}
