@@ -44,155 +44,204 @@ pub enum Accion {
 /// Diagnoses a snapshot: the problems found and the repairs that fix them. Compensations
 /// and restored records come first and alone, because they change what the rest expects.
 pub fn diagnosticar(s: &Instantanea) -> (Vec<String>, Vec<Accion>, Resumen) {
-    let mut problemas = Vec::new();
-    let mut acciones = Vec::new();
-    let e = &s.evento_id;
+    let mut h = Hallazgos::default();
     let Some(evento) = &s.evento else {
         if s.contador.is_some()
             || s.registros
                 .iter()
                 .any(|r| r.reserva.estado.retiene_entradas())
         {
-            problemas.push(format!(
-                "el evento {e} no existe en el almacén de eventos pero tiene contador o reservas en el de reservas"
+            h.problemas.push(format!(
+                "el evento {} no existe en el almacén de eventos pero tiene contador o reservas en el de reservas",
+                s.evento_id
             ));
         }
-        return (problemas, acciones, Resumen::default());
+        return h.con(Resumen::default());
     };
-    let aforo = i64::from(evento.aforo_total.get());
+    let mut resumen = Resumen::de(&s.registros, s.ahora);
+    if aforo_distinto(s, evento, &mut h) || a_medias(s, evento, &mut h) {
+        return h.con(resumen);
+    }
     let por_id: BTreeMap<&ReservaId, &RegistroSaga> =
         s.registros.iter().map(|r| (&r.reserva.id, r)).collect();
+    dinero(s, &por_id, &mut resumen, &mut h.problemas, &mut h.acciones);
+    contador(s, evento, &resumen, &mut h);
+    let ventas = Ventas::de(s);
+    modelo_de_lectura(s, evento, &por_id, &ventas, &mut h);
+    historiales(s, &ventas, &mut h);
+    h.con(resumen)
+}
 
-    // 0. Both stores must agree on the capacity before seats can be counted against it.
-    //    The reservation store's moved together with its counter, so it wins: a capacity
-    //    change that stopped half way is rolled forward.
-    if s.aforo_reservas != Some(evento.aforo_total) {
-        problemas.push(match s.aforo_reservas {
-            Some(a) => format!(
-                "el aforo del evento {e} es {a} en el almacén de reservas y {aforo} en el de eventos (un cambio de aforo quedó a medias)"
-            ),
-            None => format!("el almacén de reservas no guarda el aforo del evento {e}"),
-        });
-        acciones.push(Accion::AlinearAforo(s.aforo_reservas));
-        return (problemas, acciones, Resumen::de(&s.registros, s.ahora));
+/// What the rules found so far.
+#[derive(Default)]
+struct Hallazgos {
+    problemas: Vec<String>,
+    acciones: Vec<Accion>,
+}
+
+impl Hallazgos {
+    fn con(self, resumen: Resumen) -> (Vec<String>, Vec<Accion>, Resumen) {
+        (self.problemas, self.acciones, resumen)
     }
+}
 
-    // 1. Purchases left half done whose hold ran out. One that MongoDB's histories
-    //    already hold was sold: its buyer was told `confirmada` and the reservation store
-    //    lost its last steps (a Redis `kill -9` loses up to a second of writes). It is
-    //    rolled forward from the history, never compensated, unless a compensator
-    //    already took it over.
-    let vendidas_segun_historial: BTreeMap<&ReservaId, (&UsuarioId, &Compra)> = s
+/// The confirmed purchases, split by whether their saga finished.
+struct Ventas<'a> {
+    terminadas: BTreeMap<&'a ReservaId, &'a RegistroSaga>,
+    en_vuelo: BTreeSet<&'a ReservaId>,
+}
+
+impl<'a> Ventas<'a> {
+    fn de(s: &'a Instantanea) -> Self {
+        let confirmadas = || {
+            s.registros
+                .iter()
+                .filter(|r| r.reserva.estado == Estado::Confirmada)
+        };
+        Self {
+            terminadas: confirmadas()
+                .filter(|r| r.terminada)
+                .map(|r| (&r.reserva.id, r))
+                .collect(),
+            en_vuelo: confirmadas()
+                .filter(|r| !r.terminada)
+                .map(|r| &r.reserva.id)
+                .collect(),
+        }
+    }
+}
+
+/// Rule 0: Both stores must agree on the capacity before seats can be counted against it. The
+/// reservation store's moved together with its counter, so it wins: a capacity change that
+/// stopped half way is rolled forward. True when they disagree (nothing else is checked).
+fn aforo_distinto(s: &Instantanea, evento: &Evento, h: &mut Hallazgos) -> bool {
+    if s.aforo_reservas == Some(evento.aforo_total) {
+        return false;
+    }
+    let e = &s.evento_id;
+    h.problemas.push(match s.aforo_reservas {
+        Some(a) => format!(
+            "el aforo del evento {e} es {a} en el almacén de reservas y {} en el de eventos (un cambio de aforo quedó a medias)",
+            evento.aforo_total
+        ),
+        None => format!("el almacén de reservas no guarda el aforo del evento {e}"),
+    });
+    h.acciones.push(Accion::AlinearAforo(s.aforo_reservas));
+    true
+}
+
+/// Rule 1: Purchases left half done whose hold ran out, and rule 2: confirmed purchases MongoDB
+/// knows of but the reservation store lost. A half-done purchase that the histories already
+/// hold was sold: its buyer was told `confirmada` and the reservation store lost its last
+/// steps (a Redis `kill -9` loses up to a second of writes), so it is rolled forward from
+/// the history, never compensated, unless a compensator already took it over. True when
+/// any was found: they change what the other rules expect, so they are repaired alone.
+fn a_medias(s: &Instantanea, evento: &Evento, h: &mut Hallazgos) -> bool {
+    let segun_historial: BTreeMap<&ReservaId, (&UsuarioId, &Compra)> = s
         .compras
         .iter()
         .map(|(u, c)| (&c.reserva_id, (u, c)))
         .collect();
-    let (a_medias_vendidas, vencidas): (Vec<&RegistroSaga>, Vec<&RegistroSaga>) = s
+    let (vendidas, vencidas): (Vec<&RegistroSaga>, Vec<&RegistroSaga>) = s
         .registros
         .iter()
         .filter(|r| r.en_curso() && r.expira < s.ahora)
-        .partition(|r| r.toma.is_none() && vendidas_segun_historial.contains_key(&r.reserva.id));
-    for r in &a_medias_vendidas {
-        let (usuario, _) = vendidas_segun_historial[&r.reserva.id];
-        problemas.push(format!(
+        .partition(|r| r.toma.is_none() && segun_historial.contains_key(&r.reserva.id));
+    for r in &vendidas {
+        let (usuario, _) = segun_historial[&r.reserva.id];
+        h.problemas.push(format!(
             "la compra {} está en el historial del usuario {usuario} pero su registro quedó a medias (estado {}); se completa desde el historial",
             r.reserva.id, r.reserva.estado
         ));
-        acciones.push(Accion::Compensar(r.reserva.id.clone()));
+        h.acciones.push(Accion::Compensar(r.reserva.id.clone()));
     }
     if !vencidas.is_empty() {
-        problemas.push(format!(
+        h.problemas.push(format!(
             "{} compra(s) a medio terminar con la retención vencida: {} (eventflow compensar las termina)",
             vencidas.len(),
             lista(vencidas.iter().map(|r| &r.reserva.id))
         ));
-        acciones.extend(
+        h.acciones.extend(
             vencidas
                 .iter()
                 .map(|r| Accion::Compensar(r.reserva.id.clone())),
         );
     }
-
-    // 2. Confirmed purchases MongoDB knows of but the reservation store lost.
+    let conocidas: BTreeSet<&ReservaId> = s.registros.iter().map(|r| &r.reserva.id).collect();
     for (usuario, compra) in &s.compras {
-        if !por_id.contains_key(&compra.reserva_id) {
-            problemas.push(format!(
+        if !conocidas.contains(&compra.reserva_id) {
+            h.problemas.push(format!(
                 "la compra {} del usuario {usuario} está en su historial pero no en el almacén de reservas",
                 compra.reserva_id
             ));
-            acciones.push(Accion::Restaurar(Box::new(registro_restaurado(
-                evento, usuario, compra,
-            ))));
+            h.acciones
+                .push(Accion::Restaurar(Box::new(registro_restaurado(
+                    evento, usuario, compra,
+                ))));
         }
     }
-    let mut resumen = Resumen::de(&s.registros, s.ahora);
-    if !acciones.is_empty() {
-        return (problemas, acciones, resumen);
-    }
-    dinero(s, &por_id, &mut resumen, &mut problemas, &mut acciones);
+    !h.acciones.is_empty()
+}
 
-    // 3. The seat invariant: aforo_total = counter + held + sold.
+/// Rule 3: The seat invariant: aforo_total = counter + held + sold.
+fn contador(s: &Instantanea, evento: &Evento, resumen: &Resumen, h: &mut Hallazgos) {
+    let aforo = i64::from(evento.aforo_total.get());
     let esperado = aforo - resumen.retenidas - resumen.vendidas;
     match s.contador {
-        None => {
-            problemas.push(format!(
-                "falta el contador de entradas del evento {e} (debería valer {esperado})"
-            ));
-            acciones.push(Accion::FijarContador(esperado));
-        }
-        Some(c) if c != esperado => {
-            problemas.push(format!(
-                "aforo_total {aforo} ≠ contador {c} + retenidas {} + vendidas {} (el contador debería valer {esperado})",
-                resumen.retenidas, resumen.vendidas
-            ));
-            acciones.push(Accion::FijarContador(esperado));
-        }
-        Some(_) => {}
+        None => h.problemas.push(format!(
+            "falta el contador de entradas del evento {} (debería valer {esperado})",
+            s.evento_id
+        )),
+        Some(c) if c != esperado => h.problemas.push(format!(
+            "aforo_total {aforo} ≠ contador {c} + retenidas {} + vendidas {} (el contador debería valer {esperado})",
+            resumen.retenidas, resumen.vendidas
+        )),
+        Some(_) => return,
     }
+    h.acciones.push(Accion::FijarContador(esperado));
+}
 
-    // 4. The event's read model against the finished confirmed purchases. Purchases
-    //    still in flight may or may not be in it yet.
-    let terminadas: BTreeMap<&ReservaId, &RegistroSaga> = s
-        .registros
-        .iter()
-        .filter(|r| r.reserva.estado == Estado::Confirmada && r.terminada)
-        .map(|r| (&r.reserva.id, r))
-        .collect();
-    let en_vuelo: BTreeSet<&ReservaId> = s
-        .registros
-        .iter()
-        .filter(|r| r.reserva.estado == Estado::Confirmada && !r.terminada)
-        .map(|r| &r.reserva.id)
-        .collect();
+/// Rule 4: The event's read model against the finished confirmed purchases. Purchases still in
+/// flight may or may not be in it yet. Set differences are repaired with the saga's own
+/// guarded, idempotent updates, so a repair running beside live sales never overwrites
+/// them; only a read model edited by hand is rebuilt whole.
+fn modelo_de_lectura(
+    s: &Instantanea,
+    evento: &Evento,
+    por_id: &BTreeMap<&ReservaId, &RegistroSaga>,
+    v: &Ventas<'_>,
+    h: &mut Hallazgos,
+) {
+    let e = &s.evento_id;
+    let aforo = i64::from(evento.aforo_total.get());
     let activas: BTreeSet<&ReservaId> = evento.reservas_activas.iter().collect();
-    let faltan: Vec<&&RegistroSaga> = terminadas
+    let faltan: Vec<&RegistroSaga> = v
+        .terminadas
         .iter()
         .filter(|(id, _)| !activas.contains(*id))
-        .map(|(_, r)| r)
+        .map(|(_, r)| *r)
         .collect();
     let sobran: Vec<&ReservaId> = activas
         .iter()
-        .filter(|id| !terminadas.contains_key(*id) && !en_vuelo.contains(*id))
+        .filter(|id| !v.terminadas.contains_key(*id) && !v.en_vuelo.contains(*id))
         .copied()
         .collect();
     if !faltan.is_empty() {
-        problemas.push(format!(
+        h.problemas.push(format!(
             "reservas_activas del evento {e} no incluye {} compra(s) confirmada(s): {}",
             faltan.len(),
             lista(faltan.iter().map(|r| &r.reserva.id))
         ));
     }
     if !sobran.is_empty() {
-        problemas.push(format!(
+        h.problemas.push(format!(
             "reservas_activas del evento {e} incluye {} reserva(s) no confirmada(s): {}",
             sobran.len(),
             lista(sobran.iter().copied())
         ));
     }
-    // Set differences are repaired with the saga's own guarded, idempotent updates, so a
-    // repair running beside live sales never overwrites them.
     for r in &faltan {
-        acciones.push(Accion::AplicarVenta(
+        h.acciones.push(Accion::AplicarVenta(
             r.reserva.id.clone(),
             r.reserva.entradas,
         ));
@@ -200,86 +249,83 @@ pub fn diagnosticar(s: &Instantanea) -> (Vec<String>, Vec<Accion>, Resumen) {
     let mut sin_registro = false;
     for id in &sobran {
         match por_id.get(id) {
-            Some(r) => acciones.push(Accion::RevertirVenta((*id).clone(), r.reserva.entradas)),
+            Some(r) => h
+                .acciones
+                .push(Accion::RevertirVenta((*id).clone(), r.reserva.entradas)),
             None => sin_registro = true,
         }
     }
-    let vendidas_modelo: i64 = activas
-        .iter()
-        .filter_map(|id| por_id.get(id))
-        .map(|r| i64::from(r.reserva.entradas.get()))
-        .sum();
-    let disponibles_esperadas = aforo - vendidas_modelo;
-    if faltan.is_empty()
-        && sobran.is_empty()
-        && evento.entradas_disponibles != disponibles_esperadas
-    {
-        problemas.push(format!(
-            "entradas_disponibles del evento {e} vale {} y debería valer {disponibles_esperadas}",
+    let vendidas = |ids: &mut dyn Iterator<Item = &ReservaId>| -> i64 {
+        ids.filter_map(|id| por_id.get(id))
+            .map(|r| i64::from(r.reserva.entradas.get()))
+            .sum()
+    };
+    let esperadas = aforo - vendidas(&mut activas.iter().copied());
+    let descuadre =
+        faltan.is_empty() && sobran.is_empty() && evento.entradas_disponibles != esperadas;
+    if descuadre {
+        h.problemas.push(format!(
+            "entradas_disponibles del evento {e} vale {} y debería valer {esperadas}",
             evento.entradas_disponibles
         ));
     }
-    if sin_registro
-        || (faltan.is_empty()
-            && sobran.is_empty()
-            && evento.entradas_disponibles != disponibles_esperadas)
-    {
-        // Only a read model edited by hand gets here: rebuild it whole.
-        let mut activas: Vec<ReservaId> = terminadas.keys().map(|id| (*id).clone()).collect();
+    if sin_registro || descuadre {
+        let mut activas: Vec<ReservaId> = v.terminadas.keys().map(|id| (*id).clone()).collect();
         activas.extend(
-            en_vuelo
+            v.en_vuelo
                 .iter()
                 .filter(|id| evento.reservas_activas.contains(id))
                 .map(|id| (*id).clone()),
         );
-        let vendidas: i64 = activas
-            .iter()
-            .filter_map(|id| por_id.get(id))
-            .map(|r| i64::from(r.reserva.entradas.get()))
-            .sum();
-        acciones.push(Accion::FijarModeloLectura {
-            disponibles: aforo - vendidas,
+        h.acciones.push(Accion::FijarModeloLectura {
+            disponibles: aforo - vendidas(&mut activas.iter()),
             activas,
         });
     }
+}
 
-    // 5. The users' histories.
-    let mut historiales: BTreeMap<&ReservaId, Vec<(&UsuarioId, &Compra)>> = BTreeMap::new();
+/// Rule 5: The users' histories: each finished sale once, in its buyer's history, and nothing
+/// that is not a sale.
+fn historiales(s: &Instantanea, v: &Ventas<'_>, h: &mut Hallazgos) {
+    let mut por_reserva: BTreeMap<&ReservaId, Vec<(&UsuarioId, &Compra)>> = BTreeMap::new();
     for (u, c) in &s.compras {
-        historiales.entry(&c.reserva_id).or_default().push((u, c));
+        por_reserva.entry(&c.reserva_id).or_default().push((u, c));
     }
-    for (id, r) in &terminadas {
+    for (id, r) in &v.terminadas {
         let esperada = r.compra();
-        let ok = historiales.get(id).is_some_and(|v| {
+        let ok = por_reserva.get(id).is_some_and(|v| {
             v.len() == 1
                 && *v[0].0 == r.reserva.usuario_id
                 && Some(v[0].1.entradas) == esperada.as_ref().map(|c| c.entradas)
         });
-        if !ok {
-            problemas.push(format!(
-                "el historial_compras del usuario {} no refleja la compra confirmada {id}",
-                r.reserva.usuario_id
-            ));
-            for (u, _) in historiales.get(id).into_iter().flatten() {
-                acciones.push(Accion::QuitarCompra((*u).clone(), (*id).clone()));
-            }
-            if let Some(c) = esperada {
-                acciones.push(Accion::RegistrarCompra(r.reserva.usuario_id.clone(), c));
-            }
-        }
-    }
-    for (id, v) in &historiales {
-        if terminadas.contains_key(id) || en_vuelo.contains(id) {
+        if ok {
             continue;
         }
-        for (u, _) in v {
-            problemas.push(format!(
-                "el historial_compras del usuario {u} incluye la reserva {id}, que no está confirmada"
-            ));
-            acciones.push(Accion::QuitarCompra((*u).clone(), (*id).clone()));
+        h.problemas.push(format!(
+            "el historial_compras del usuario {} no refleja la compra confirmada {id}",
+            r.reserva.usuario_id
+        ));
+        for (u, _) in por_reserva.get(id).into_iter().flatten() {
+            h.acciones
+                .push(Accion::QuitarCompra((*u).clone(), (*id).clone()));
+        }
+        if let Some(c) = esperada {
+            h.acciones
+                .push(Accion::RegistrarCompra(r.reserva.usuario_id.clone(), c));
         }
     }
-    (problemas, acciones, resumen)
+    for (id, compras) in &por_reserva {
+        if v.terminadas.contains_key(id) || v.en_vuelo.contains(id) {
+            continue;
+        }
+        for (u, _) in compras {
+            h.problemas.push(format!(
+                "el historial_compras del usuario {u} incluye la reserva {id}, que no está confirmada"
+            ));
+            h.acciones
+                .push(Accion::QuitarCompra((*u).clone(), (*id).clone()));
+        }
+    }
 }
 
 /// The money invariant, over finished purchases (one in flight may be charged and not yet
