@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(informar_panico));
     match std::panic::catch_unwind(principal) {
@@ -27,7 +25,7 @@ fn informar_panico(info: &std::panic::PanicHookInfo<'_>) {
 }
 
 fn principal() -> ExitCode {
-    let cli = eventflow::cli::Cli::parse();
+    let cli = eventflow::cli::ayuda::parsear();
     eventflow::cli::iniciar_logs(&cli);
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
