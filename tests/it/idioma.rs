@@ -221,6 +221,10 @@ fn errores_de_uso() -> Vec<(Vec<&'static str>, &'static str)> {
             "estado inválido \"pagada\"",
         ),
         (
+            vec!["-o", "json", "reservas", "listar", "--estado", "x"],
+            "pruebe 'eventflow reservas listar --help'",
+        ),
+        (
             vec!["tokens", "crear", "--nombre", "t", "--permisos", "todo"],
             "permiso inválido",
         ),
@@ -271,7 +275,8 @@ fn los_errores_de_uso_estan_en_castellano_y_salen_con_2() {
             "{args:?} sin {fragmento:?}:\n{err}"
         );
         assert!(
-            err.contains("Para más información, pruebe '"),
+            err.contains("\nUso: eventflow ")
+                && err.contains("Para más información, pruebe 'eventflow "),
             "{args:?}:\n{err}"
         );
         let malas = ingles(&err);

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::ffi::OsString;
 
 use clap::builder::{PossibleValue, StyledStr, TypedValueParser};
+use clap::error::{ContextKind, ContextValue};
 use clap::{Arg, ArgAction, Args, Command, CommandFactory, FromArgMatches};
 
 pub use errores::Espanol;
@@ -82,9 +83,59 @@ pub fn parsear_desde(args: impl IntoIterator<Item = impl Into<OsString>>) -> Cli
         let _ = cmd.print_help();
         std::process::exit(0);
     }
-    cmd.try_get_matches_from_mut(args)
+    match cmd
+        .try_get_matches_from_mut(&args)
         .and_then(|m| Cli::from_arg_matches(&m))
-        .unwrap_or_else(|e| e.apply::<Espanol>().exit())
+    {
+        Ok(cli) => cli,
+        Err(mut e) => {
+            // clap leaves the usage out of bad-value errors; with it, the message also
+            // names the command whose --help to read.
+            if e.get(ContextKind::Usage).is_none() && e.use_stderr() {
+                let uso = subcomando(&cmd, &args).clone().render_usage();
+                e.insert(ContextKind::Usage, ContextValue::StyledStr(uso));
+            }
+            e.apply::<Espanol>().exit()
+        }
+    }
+}
+
+/// The deepest subcommand `args` names (for an error's usage line): subcommand names are
+/// followed; options, and the value after an option that takes one, are skipped.
+fn subcomando<'a>(raiz: &'a Command, args: &[OsString]) -> &'a Command {
+    let mut cmd = raiz;
+    let mut resto = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(a) = resto.next() {
+        if a == "--" {
+            break;
+        }
+        if a.starts_with('-') && a.len() > 1 {
+            let toma_valor = |x: &Arg| x.get_action().takes_values();
+            let sigue_valor = match a.strip_prefix("--") {
+                Some(largo) => {
+                    !largo.contains('=')
+                        && cmd
+                            .get_arguments()
+                            .any(|x| x.get_long() == Some(largo) && toma_valor(x))
+                }
+                None => {
+                    a.chars().count() == 2
+                        && cmd
+                            .get_arguments()
+                            .any(|x| x.get_short() == a.chars().nth(1) && toma_valor(x))
+                }
+            };
+            if sigue_valor {
+                resto.next();
+            }
+            continue;
+        }
+        match cmd.find_subcommand(a.as_ref()) {
+            Some(s) => cmd = s,
+            None => break,
+        }
+    }
+    cmd
 }
 
 /// A copy of `raiz` without its hidden subcommands (clap_complete lists those too).
