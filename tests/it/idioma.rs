@@ -140,127 +140,70 @@ fn eventflow_solo_muestra_la_ayuda_y_sale_con_0() {
 
 const ID: &str = "65f1c2a4e1b2c3d4e5f6a7b8";
 
-/// The common ways to get a command line wrong, with a fragment each message must hold.
-fn errores_de_uso() -> Vec<(Vec<&'static str>, &'static str)> {
-    vec![
-        (vec!["-o", "xml", "usuarios", "listar"], "valores posibles"),
-        (
-            vec![
-                "usuarios",
-                "crear",
-                "--nombre",
-                "Ana",
-                "--apellido",
-                "Gil",
-                "--email",
-                "ana@",
-            ],
-            "email inválido \"ana@\"",
-        ),
-        (
-            vec!["usuarios", "crear", "--foo"],
-            "opción desconocida '--foo'",
-        ),
-        (vec!["usuaros"], "comando desconocido 'usuaros'"),
-        (
-            vec!["usuarios", "crear", "--nombre", "Ana"],
-            "faltan argumentos obligatorios",
-        ),
-        (vec!["usuarios", "ver"], "falta un argumento obligatorio"),
-        (
-            vec!["usuarios", "ver", ID, "otro"],
-            "argumento de más 'otro'",
-        ),
-        (
-            vec![
-                "eventos", "crear", "--nombre", "G", "--fecha", "2025-12", "--lugar", "T",
-                "--aforo", "5",
-            ],
-            "fecha inválida \"2025-12\"",
-        ),
-        (
-            vec![
-                "eventos",
-                "crear",
-                "--nombre",
-                "G",
-                "--fecha",
-                "2025-12-01T21:00:00Z",
-                "--lugar",
-                "T",
-                "--aforo",
-                "diez",
-            ],
-            "aforo_total inválido \"diez\"",
-        ),
-        (
-            vec!["eventos", "crear", "--aforo"],
-            "falta el valor de '--aforo",
-        ),
-        (
-            vec![
-                "reservar",
-                "--evento",
-                ID,
-                "--usuario",
-                ID,
-                "--entradas",
-                "0",
-            ],
-            "entradas inválidas \"0\"",
-        ),
-        (vec!["usuarios", "listar", "--limite", "0"], "entre 1 y"),
-        (
-            vec!["usuarios", "listar", "--limite", "muchos"],
-            "no es un número entero",
-        ),
-        (vec!["simular", "--compradores", "0"], "entre 1 y"),
-        (vec!["serve", "--limite-ip", "x"], "no es un número entero"),
-        (
-            vec!["reservas", "listar", "--estado", "pagada"],
-            "estado inválido \"pagada\"",
-        ),
-        (
-            vec!["-o", "json", "reservas", "listar", "--estado", "x"],
-            "pruebe 'eventflow reservas listar --help'",
-        ),
-        (
-            vec!["tokens", "crear", "--nombre", "t", "--permisos", "todo"],
-            "permiso inválido",
-        ),
-        (vec!["completions", "tcsh"], "valores posibles"),
-        (vec!["compensar", "--forzar"], "--reserva"),
-        (
-            vec![
-                "usuarios",
-                "crear",
-                "--nombre",
-                "A",
-                "--apellido",
-                "B",
-                "--email",
-                "a@b.co",
-                "--tipo-documento",
-                "DNI",
-            ],
-            "--nro-documento",
-        ),
-        (
-            vec!["usuarios", "ver", ID, "-o", "json", "-o", "csv"],
-            "más de una vez",
-        ),
-        (vec!["--vers"], "existe una opción parecida: '--version'"),
-        (
-            vec!["usuarios", "listar", "--limite", "-3"],
-            "opción desconocida '-3'",
-        ),
-    ]
-}
+/// The common ways to get a command line wrong (words split at spaces; `ID` is a valid
+/// id), with a fragment each message must hold.
+const ERRORES_DE_USO: &[(&str, &str)] = &[
+    ("-o xml usuarios listar", "valores posibles"),
+    (
+        "usuarios crear --nombre Ana --apellido Gil --email ana@",
+        "email inválido \"ana@\"",
+    ),
+    ("usuarios crear --foo", "opción desconocida '--foo'"),
+    ("usuaros", "comando desconocido 'usuaros'"),
+    (
+        "usuarios crear --nombre Ana",
+        "faltan argumentos obligatorios",
+    ),
+    ("usuarios ver", "falta un argumento obligatorio"),
+    ("usuarios ver ID otro", "argumento de más 'otro'"),
+    (
+        "eventos crear --nombre G --fecha 2025-12 --lugar T --aforo 5",
+        "fecha inválida \"2025-12\"",
+    ),
+    (
+        "eventos crear --nombre G --fecha 2025-12-01T21:00:00Z --lugar T --aforo diez",
+        "aforo_total inválido \"diez\"",
+    ),
+    ("eventos crear --aforo", "falta el valor de '--aforo"),
+    (
+        "reservar --evento ID --usuario ID --entradas 0",
+        "entradas inválidas \"0\"",
+    ),
+    ("usuarios listar --limite 0", "entre 1 y"),
+    ("usuarios listar --limite muchos", "no es un número entero"),
+    ("usuarios listar --limite -3", "opción desconocida '-3'"),
+    ("simular --compradores 0", "entre 1 y"),
+    ("serve --limite-ip x", "no es un número entero"),
+    (
+        "reservas listar --estado pagada",
+        "estado inválido \"pagada\"",
+    ),
+    (
+        "-o json reservas listar --estado x",
+        "pruebe 'eventflow reservas listar --help'",
+    ),
+    (
+        "tokens crear --nombre t --permisos todo",
+        "permiso inválido",
+    ),
+    ("completions tcsh", "valores posibles"),
+    ("compensar --forzar", "--reserva"),
+    (
+        "usuarios crear --nombre A --apellido B --email a@b.co --tipo-documento DNI",
+        "--nro-documento",
+    ),
+    ("usuarios ver ID -o json -o csv", "más de una vez"),
+    ("--vers", "existe una opción parecida: '--version'"),
+];
 
 #[test]
 fn los_errores_de_uso_estan_en_castellano_y_salen_con_2() {
     let env = Entorno::embebido();
-    for (args, fragmento) in errores_de_uso() {
+    for (linea, fragmento) in ERRORES_DE_USO {
+        let args: Vec<&str> = linea
+            .split_whitespace()
+            .map(|p| if p == "ID" { ID } else { p })
+            .collect();
         let s = correr(&env, &args);
         let err = texto(&s.stderr);
         assert_eq!(s.status.code(), Some(2), "{args:?}: {err}");

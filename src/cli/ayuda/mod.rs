@@ -242,7 +242,6 @@ fn localizar_arg(a: Arg) -> Arg {
         a = a.help_heading(titulo);
     }
     let toma_valores = a.get_action().takes_values();
-    let mut notas = Vec::new();
     let valores: Vec<PossibleValue> = if toma_valores && !a.is_hide_possible_values_set() {
         a.get_value_parser()
             .possible_values()
@@ -251,47 +250,52 @@ fn localizar_arg(a: Arg) -> Arg {
     } else {
         Vec::new()
     };
-    if !valores.is_empty() {
-        let nombres: Vec<&str> = valores.iter().map(PossibleValue::get_name).collect();
-        notas.push(format!("[valores: {}]", nombres.join(", ")));
-    }
+    let mut otras = Vec::new();
     if toma_valores && !a.is_hide_default_value_set() && !a.get_default_values().is_empty() {
         let d: Vec<String> = a
             .get_default_values()
             .iter()
             .map(|v| v.to_string_lossy().into_owned())
             .collect();
-        notas.push(format!("[por defecto: {}]", d.join(" ")));
+        otras.push(format!("[por defecto: {}]", d.join(" ")));
     }
     if !a.is_hide_env_set()
         && let Some(env) = a.get_env()
     {
-        notas.push(format!("[entorno: {}]", env.to_string_lossy()));
+        otras.push(format!("[entorno: {}]", env.to_string_lossy()));
     }
-    if notas.is_empty() {
+    if valores.is_empty() && otras.is_empty() {
         return a;
     }
-    let notas = notas.join(" ");
+    let mut notas = otras.clone();
+    if !valores.is_empty() {
+        let nombres: Vec<&str> = valores.iter().map(PossibleValue::get_name).collect();
+        notas.insert(0, format!("[valores: {}]", nombres.join(", ")));
+    }
     let corta = a.get_help().map(|h| h.to_string()).unwrap_or_default();
     let larga = a.get_long_help().map(|h| h.to_string());
-    let con_ayuda: Vec<&PossibleValue> =
-        valores.iter().filter(|p| p.get_help().is_some()).collect();
+    let explicados = valores.iter().any(|p| p.get_help().is_some());
     a = a
-        .help(format!("{corta} {notas}").trim().to_owned())
+        .help(format!("{corta} {}", notas.join(" ")).trim().to_owned())
         .hide_default_value(true)
         .hide_possible_values(true)
         .hide_env(true);
-    if larga.is_some() || !con_ayuda.is_empty() {
-        let mut texto = larga.unwrap_or(corta);
-        if !con_ayuda.is_empty() {
-            texto.push_str("\n\nValores posibles:");
+    if larga.is_some() || explicados {
+        // The long form lists the values one per line, with what each does.
+        let base = larga.unwrap_or(corta);
+        let mut texto = if explicados {
+            format!("{} {}", base.trim_end(), otras.join(" "))
+        } else {
+            format!("{} {}", base.trim_end(), notas.join(" "))
+        };
+        if explicados {
+            texto = texto.trim_end().to_owned() + "\n\nValores posibles:";
             for p in &valores {
                 let ayuda = p.get_help().map(|h| format!(": {h}")).unwrap_or_default();
                 texto.push_str(&format!("\n- {}{ayuda}", p.get_name()));
             }
-            texto.push('\n');
         }
-        a = a.long_help(format!("{} {notas}", texto.trim_end()));
+        a = a.long_help(texto.trim_end().to_owned());
     }
     a
 }
