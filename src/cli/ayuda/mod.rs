@@ -72,12 +72,7 @@ pub fn comando(destino: Destino) -> Command {
 /// Parses this process's arguments. `eventflow` alone prints the help and exits 0; a
 /// usage error prints in Spanish and exits 2, as clap would.
 pub fn parsear() -> Cli {
-    parsear_desde(std::env::args_os())
-}
-
-/// [`parsear`] over given arguments (the first is the program name).
-pub fn parsear_desde(args: impl IntoIterator<Item = impl Into<OsString>>) -> Cli {
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let args: Vec<OsString> = std::env::args_os().collect();
     let mut cmd = comando(Destino::Ayuda);
     if args.len() <= 1 {
         let _ = cmd.print_help();
