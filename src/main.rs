@@ -25,7 +25,7 @@ fn informar_panico(info: &std::panic::PanicHookInfo<'_>) {
 }
 
 fn principal() -> ExitCode {
-    let (cli, origenes) = eventflow::cli::parsear();
+    let (cli, origenes) = eventflow::cli::ayuda::parsear();
     eventflow::cli::iniciar_logs(&cli);
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -8,6 +8,14 @@ use crate::domain::ReservaId;
 use crate::error::Result;
 use crate::reservas::{Compensacion, OpcionesCompensar};
 
+pub const EJEMPLOS: &str = "\
+Ejemplos:
+  # Qué se compensaría, sin cambiar nada
+  eventflow compensar --dry-run
+  eventflow compensar
+  # Una compra concreta, aunque su retención no haya vencido
+  eventflow compensar --reserva $RESERVA --forzar";
+
 #[derive(Debug, Args)]
 pub struct ArgsCompensar {
     /// Solo esta reserva.

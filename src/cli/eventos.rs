@@ -17,15 +17,29 @@ pub(crate) fn lugar(s: &str) -> Result<Texto, ParseError> {
     Texto::parse("lugar", s)
 }
 
+pub const EJEMPLOS: &str = "\
+Ejemplos:
+  eventflow eventos crear --nombre Gala --fecha 2026-12-01T21:00:00Z --lugar Teatro --aforo 500
+  eventflow eventos listar
+  eventflow eventos actualizar $EVENTO --aforo 600
+  eventflow eventos importar eventos.csv";
+
 #[derive(Debug, Subcommand)]
 pub enum Accion {
     /// Crea un evento y su contador de entradas.
+    #[command(after_help = "\
+Ejemplos:
+  eventflow eventos crear --nombre Gala --fecha 2026-12-01T21:00:00Z --lugar Teatro --aforo 500
+  # Precio en céntimos: 2500 son 25,00; la hora puede llevar zona
+  eventflow eventos crear --nombre \"Jazz en el patio\" --fecha 2026-07-10T22:00:00+02:00 --lugar \"Patio Norte\" --aforo 120 --precio 2500")]
     Crear {
+        /// Nombre del evento.
         #[arg(long, value_parser = nombre)]
         nombre: Texto,
         /// Fecha y hora RFC 3339, por ejemplo 2025-12-01T21:00:00Z.
         #[arg(long)]
         fecha: Fecha,
+        /// Dónde se celebra.
         #[arg(long, value_parser = lugar)]
         lugar: Texto,
         /// Aforo total (entradas a la venta), al menos 1.
@@ -36,31 +50,67 @@ pub enum Accion {
         precio: Precio,
     },
     /// Muestra un evento.
-    Ver { id: EventoId },
+    #[command(after_help = "\
+Ejemplos:
+  eventflow eventos ver 65f1c2a4e1b2c3d4e5f6a7b8
+  eventflow -o json eventos ver $EVENTO")]
+    Ver {
+        /// Id del evento (24 dígitos hexadecimales, como lo muestra `listar`).
+        id: EventoId,
+    },
     /// Lista eventos por orden de alta.
+    #[command(after_help = "\
+Ejemplos:
+  eventflow eventos listar
+  # La página siguiente empieza tras el último id mostrado
+  eventflow eventos listar --limite 50 --despues-de $ULTIMO_ID")]
     Listar {
+        /// Máximo de eventos a mostrar.
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         limite: u32,
+        /// Continúa tras este id (paginación).
         #[arg(long)]
         despues_de: Option<EventoId>,
     },
     /// Cambia los campos indicados. Subir el aforo suma entradas; bajarlo solo se permite sin ventas.
+    #[command(after_help = "\
+Ejemplos:
+  eventflow eventos actualizar $EVENTO --aforo 600
+  eventflow eventos actualizar $EVENTO --fecha 2026-12-02T21:00:00Z --lugar \"Teatro Real\"")]
     Actualizar {
+        /// Id del evento a cambiar.
         id: EventoId,
+        /// Nuevo nombre.
         #[arg(long, value_parser = nombre)]
         nombre: Option<Texto>,
+        /// Nueva fecha y hora, RFC 3339 (por ejemplo 2026-12-01T21:00:00Z).
         #[arg(long)]
         fecha: Option<Fecha>,
+        /// Nuevo lugar.
         #[arg(long, value_parser = lugar)]
         lugar: Option<Texto>,
+        /// Nuevo aforo total: subirlo pone entradas a la venta; bajarlo exige que no haya ventas.
         #[arg(long, allow_negative_numbers = true)]
         aforo: Option<Aforo>,
+        /// Nuevo precio por entrada, en unidades menores (2500 = 25,00).
         #[arg(long, allow_negative_numbers = true)]
         precio: Option<Precio>,
     },
     /// Elimina un evento sin entradas vendidas ni retenidas.
-    Eliminar { id: EventoId },
+    #[command(after_help = "\
+Ejemplos:
+  eventflow eventos eliminar $EVENTO")]
+    Eliminar {
+        /// Id del evento a eliminar.
+        id: EventoId,
+    },
     /// Importa eventos de un archivo CSV, JSON Lines o JSON y crea sus contadores.
+    #[command(after_help = "\
+Ejemplos:
+  # CSV con cabecera: nombre,fecha,lugar,aforo_total[,precio]
+  eventflow eventos importar eventos.csv
+  eventflow eventos importar eventos.json --modo upsert
+  eventflow eventos importar eventos.csv --dry-run")]
     Importar(crate::cli::importar::ArgsImportar),
 }
 

@@ -2,10 +2,13 @@
 //! for table/json/csv rendering. This is the only part of the crate that prints.
 //! Each subcommand module exposes `run(args, &Ctx)`.
 
+pub mod ayuda;
 pub mod compensar;
+pub mod completions;
 pub mod estado;
 pub mod eventos;
 pub mod importar;
+pub mod man;
 pub mod output;
 pub mod reservar;
 pub mod reservas;
@@ -17,7 +20,7 @@ pub mod verificar;
 
 use std::collections::BTreeMap;
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use tokio::sync::OnceCell;
 
 use crate::config::{Ajustes, Config, Origen};
@@ -27,7 +30,13 @@ pub use output::Formato;
 
 /// EventFlow: venta de entradas sin sobreventa, sobre MongoDB + Redis.
 #[derive(Debug, Parser)]
-#[command(name = "eventflow", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "eventflow",
+    version,
+    long_about = None,
+    propagate_version = true,
+    after_help = EJEMPLOS
+)]
 pub struct Cli {
     /// Formato de salida: tabla para personas, json o csv para scripts.
     #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Formato::Table, help_heading = "Salida")]
@@ -44,38 +53,60 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Comando {
     /// Backend en uso, direcciones (sin contraseñas), conectividad y versiones.
+    #[command(after_help = EJEMPLOS_ESTADO)]
     Estado,
     /// Alta, consulta y baja de usuarios.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = usuarios::EJEMPLOS)]
     Usuarios(usuarios::Accion),
     /// Alta, consulta y baja de eventos.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = eventos::EJEMPLOS)]
     Eventos(eventos::Accion),
     /// Compra entradas: valida, retiene, cobra, confirma y anota en el historial.
+    #[command(after_help = reservar::EJEMPLOS)]
     Reservar(reservar::ArgsReservar),
     /// Lista, muestra y cancela reservas.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = reservas::EJEMPLOS)]
     Reservas(reservas::Accion),
     /// Termina las compras a medio hacer cuya retención venció.
+    #[command(after_help = compensar::EJEMPLOS)]
     Compensar(compensar::ArgsCompensar),
     /// Comprueba los invariantes de cada evento (y los repara con --reparar).
+    #[command(after_help = verificar::EJEMPLOS)]
     Verificar(verificar::ArgsVerificar),
     /// Simula una venta relámpago: crea un evento y compradores y los hace competir.
+    #[command(after_help = simular::EJEMPLOS)]
     Simular(simular::ArgsSimular),
     /// Sirve la API REST del diseño sobre el mismo núcleo.
+    #[command(after_help = serve::EJEMPLOS)]
     Serve(serve::ArgsServe),
     /// Tokens de la API REST: crear (su clave se muestra una sola vez), listar y revocar.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = tokens::EJEMPLOS)]
     Tokens(tokens::Accion),
     /// Genera el script de autocompletado para un shell.
-    Completions {
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-    /// Escribe la página de manual (roff) en la salida estándar.
-    #[command(hide = true)]
-    Man,
+    #[command(after_help = completions::EJEMPLOS)]
+    Completions(completions::ArgsCompletions),
+    /// Escribe una página de manual (roff) por comando en un directorio.
+    #[command(hide = true, after_help = man::EJEMPLOS)]
+    Man(man::ArgsMan),
 }
+
+const EJEMPLOS: &str = "\
+Ejemplos:
+  # Sin configurar nada, los datos viven en el backend embebido (--data-dir)
+  eventflow usuarios crear --nombre Ana --apellido Gil --email ana@example.com
+  eventflow eventos crear --nombre Gala --fecha 2026-12-01T21:00:00Z --lugar Teatro --aforo 500
+  # Los ids salen de crear y de listar; con -o json, para scripts
+  eventflow reservar --evento $EVENTO --usuario $USUARIO --entradas 2
+  eventflow -o json reservas listar --evento $EVENTO
+  # Contra MongoDB + Redis
+  eventflow --mongo-uri mongodb://localhost:27017 --redis-url redis://localhost:6379 estado";
+
+const EJEMPLOS_ESTADO: &str = "\
+Ejemplos:
+  eventflow estado
+  # En un script: sale con 7 si algún almacén no responde
+  eventflow -o json estado
+  eventflow --data-dir /srv/eventflow estado";
 
 /// What every subcommand is handed: settings, output format, and the stores on demand.
 pub struct Ctx {
@@ -109,14 +140,6 @@ impl Ctx {
     }
 }
 
-/// Parses the process's command line, and tells for each setting given there whether it
-/// came from its flag or its environment variable. Exits (2) on a usage error, as clap does.
-pub fn parsear() -> (Cli, BTreeMap<String, Origen>) {
-    let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    (cli, origenes(&matches))
-}
-
 /// clap's value source of every setting that has a value.
 pub fn origenes(matches: &clap::ArgMatches) -> BTreeMap<String, Origen> {
     crate::config::nombres()
@@ -135,19 +158,8 @@ pub fn origenes(matches: &clap::ArgMatches) -> BTreeMap<String, Origen> {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli, origenes: &BTreeMap<String, Origen>) -> Result<()> {
     match cli.comando {
-        Comando::Completions { shell } => {
-            let mut cmd = Cli::command();
-            let mut guion = Vec::new();
-            clap_complete::generate(shell, &mut cmd, "eventflow", &mut guion);
-            return output::escribir(&guion);
-        }
-        Comando::Man => {
-            let man = clap_mangen::Man::new(Cli::command());
-            let mut pagina = Vec::new();
-            man.render(&mut pagina)
-                .map_err(|e| crate::Error::Interno(e.into()))?;
-            return output::escribir(&pagina);
-        }
+        Comando::Completions(a) => return completions::run(a),
+        Comando::Man(a) => return man::run(a),
         _ => {}
     }
     let config = Config::resolver(cli.ajustes.clone(), origenes)?;
@@ -163,7 +175,7 @@ pub async fn run(cli: Cli, origenes: &BTreeMap<String, Origen>) -> Result<()> {
         Comando::Simular(a) => simular::run(a, &ctx).await,
         Comando::Serve(a) => serve::run(a, &ctx).await,
         Comando::Tokens(a) => tokens::run(a, &ctx).await,
-        Comando::Completions { .. } | Comando::Man => unreachable!("handled above"),
+        Comando::Completions(_) | Comando::Man(_) => unreachable!("handled above"),
     };
     ctx.cerrar().await;
     resultado

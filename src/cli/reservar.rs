@@ -9,6 +9,14 @@ use crate::domain::{ClaveIdempotencia, Entradas, EventoId, UsuarioId};
 use crate::error::Result;
 use crate::reservas::{Reservador, Solicitud};
 
+pub const EJEMPLOS: &str = "\
+Ejemplos:
+  eventflow reservar --evento $EVENTO --usuario $USUARIO --entradas 2
+  # Reintentar con la misma clave no compra dos veces: devuelve la misma reserva
+  eventflow reservar --evento $EVENTO --usuario $USUARIO --entradas 2 --clave-idempotencia pedido-1234
+  # Para scripts: el código de salida dice qué pasó (5 agotado, 6 pago rechazado…)
+  eventflow -o json reservar --evento $EVENTO --usuario $USUARIO --entradas 1";
+
 #[derive(Debug, Args)]
 pub struct ArgsReservar {
     /// Id del evento (24 dígitos hexadecimales).

@@ -3,27 +3,54 @@
 
 use clap::Subcommand;
 
+use crate::cli::ayuda::ConValores;
 use crate::cli::{Ctx, output, reservar::reservador};
 use crate::domain::{Estado, EventoId, ReservaId, UsuarioId};
 use crate::error::Result;
 use crate::store::FiltroReservas;
 
+pub const EJEMPLOS: &str = "\
+Ejemplos:
+  eventflow reservas listar --evento $EVENTO --estado confirmada
+  eventflow reservas ver $RESERVA
+  eventflow reservas cancelar $RESERVA";
+
 #[derive(Debug, Subcommand)]
 pub enum Accion {
     /// Lista reservas, opcionalmente de un evento, de un usuario o en un estado.
+    #[command(after_help = "\
+Ejemplos:
+  eventflow reservas listar --evento $EVENTO
+  eventflow reservas listar --usuario $USUARIO --estado confirmada
+  eventflow -o json reservas listar --estado pendiente")]
     Listar {
+        /// Solo las reservas de este evento.
         #[arg(long)]
         evento: Option<EventoId>,
+        /// Solo las reservas de este usuario.
         #[arg(long)]
         usuario: Option<UsuarioId>,
-        /// pendiente, confirmada, cancelada, compensada o expirada.
-        #[arg(long)]
+        /// Solo las reservas en este estado.
+        #[arg(long, value_parser = ConValores::new(Estado::parse, Estado::TODOS.map(Estado::as_str)))]
         estado: Option<Estado>,
     },
-    /// Muestra una reserva.
-    Ver { id: ReservaId },
+    /// Muestra una reserva, con su pago.
+    #[command(after_help = "\
+Ejemplos:
+  eventflow reservas ver $RESERVA
+  eventflow -o json reservas ver 65f1c2a4e1b2c3d4e5f6a7b8")]
+    Ver {
+        /// Id de la reserva (lo imprime `reservar` y lo lista `reservas listar`).
+        id: ReservaId,
+    },
     /// Cancela una compra confirmada: reembolsa y libera las entradas.
-    Cancelar { id: ReservaId },
+    #[command(after_help = "\
+Ejemplos:
+  eventflow reservas cancelar $RESERVA")]
+    Cancelar {
+        /// Id de la reserva a cancelar.
+        id: ReservaId,
+    },
 }
 
 pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {

@@ -11,6 +11,13 @@ use crate::api::limites::{Cuota, Limites};
 use crate::cli::{Ctx, output, reservar::reservador};
 use crate::error::{Error, Result};
 
+pub const EJEMPLOS: &str = "\
+Ejemplos:
+  eventflow serve
+  # Puerto 0: el sistema elige uno libre y se imprime la dirección
+  eventflow serve --addr 127.0.0.1:0
+  eventflow serve --addr 0.0.0.0:8080 --limite-ip 20 --rafaga-ip 40";
+
 #[derive(Debug, Args)]
 pub struct ArgsServe {
     /// Dirección en la que escuchar, HOST:PUERTO (con el puerto 0 el sistema elige uno libre).

@@ -17,6 +17,13 @@ use crate::simulacion::{
     Etapa, Informe, Opciones, Probabilidad, Progreso, RangoEntradas, Resultado, simular,
 };
 
+pub const EJEMPLOS: &str = "\
+Ejemplos:
+  eventflow simular
+  eventflow simular --aforo 100 --compradores 2000 --concurrencia 128 --entradas-por-compra 1-4
+  # La misma semilla repite la misma venta; --limpiar borra lo creado
+  eventflow simular --semilla 42 --rechazo-pago 0.2 --limpiar";
+
 #[derive(Debug, Args)]
 pub struct ArgsSimular {
     /// Aforo del evento simulado.

@@ -4,21 +4,34 @@
 use clap::Subcommand;
 use serde::Serialize;
 
+use crate::cli::ayuda::ConValores;
 use crate::cli::output::{self, Fila};
 use crate::cli::{Ctx, Formato};
-use crate::domain::{EventoId, Fecha, NuevoToken, Permisos, Texto, Token, TokenId};
+use crate::domain::{EventoId, Fecha, NuevoToken, Permiso, Permisos, Texto, Token, TokenId};
 use crate::error::Result;
+
+pub const EJEMPLOS: &str = "\
+Ejemplos:
+  eventflow tokens crear --nombre tienda --permisos eventos:leer,reservas:crear
+  eventflow tokens listar
+  eventflow tokens revocar $TOKEN";
 
 #[derive(Debug, Subcommand)]
 pub enum Accion {
     /// Crea un token e imprime su secreto (ef_…) una sola vez.
+    #[command(after_help = "\
+Ejemplos:
+  eventflow tokens crear --nombre tienda --permisos eventos:leer,reservas:crear
+  # Solo para un evento y con caducidad
+  eventflow tokens crear --nombre taquilla --permisos reservas:crear,reservas:leer --eventos $EVENTO --expira 2026-12-31T23:59:59Z
+  eventflow tokens crear --nombre operaciones --permisos admin")]
     Crear {
         /// Para qué o para quién es (p. ej. tienda).
         #[arg(long, value_parser = |s: &str| Texto::parse("nombre", s))]
         nombre: Texto,
         /// Permisos separados por comas: eventos:leer, eventos:escribir, usuarios:leer,
         /// usuarios:escribir, reservas:crear, reservas:leer, reservas:cancelar, admin.
-        #[arg(long)]
+        #[arg(long, value_parser = ConValores::new(Permisos::parse, Permiso::TODOS.map(Permiso::as_str)))]
         permisos: Permisos,
         /// Limita el token a estos eventos (ids separados por comas) para comprar, leer
         /// y cancelar reservas y modificar eventos.
@@ -29,9 +42,19 @@ pub enum Accion {
         expira: Option<Fecha>,
     },
     /// Lista los tokens (sin sus secretos), revocados y caducados incluidos.
+    #[command(after_help = "\
+Ejemplos:
+  eventflow tokens listar
+  eventflow -o json tokens listar")]
     Listar,
     /// Revoca un token: deja de valer en la siguiente petición.
-    Revocar { id: TokenId },
+    #[command(after_help = "\
+Ejemplos:
+  eventflow tokens revocar $TOKEN")]
+    Revocar {
+        /// Id del token (no su secreto), como lo muestra `tokens listar`.
+        id: TokenId,
+    },
 }
 
 /// A token just made, with its secret: the only time the secret is shown.

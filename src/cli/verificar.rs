@@ -8,6 +8,13 @@ use crate::domain::EventoId;
 use crate::error::{Error, Result};
 use crate::reservas::InformeEvento;
 
+pub const EJEMPLOS: &str = "\
+Ejemplos:
+  eventflow verificar
+  eventflow verificar --evento $EVENTO
+  # Repara y vuelve a verificar; dice qué cambió
+  eventflow verificar --reparar";
+
 #[derive(Debug, Args)]
 pub struct ArgsVerificar {
     /// Solo este evento.

@@ -21,7 +21,10 @@ impl Fecha {
             ParseError::new(
                 "fecha",
                 raw,
-                format!("no es RFC 3339 ({e}); ejemplo: 2025-12-01T21:00:00Z"),
+                format!(
+                    "no es RFC 3339 ({}); ejemplo: 2025-12-01T21:00:00Z",
+                    motivo_chrono(e)
+                ),
             )
         })?;
         DateTime::from_timestamp_millis(d.timestamp_millis())
@@ -90,6 +93,20 @@ impl fmt::Display for Fecha {
     }
 }
 
+/// chrono's parse error in Spanish: its own Display is English ("premature end of input").
+fn motivo_chrono(e: chrono::ParseError) -> &'static str {
+    use chrono::format::ParseErrorKind as K;
+    match e.kind() {
+        K::TooShort => "termina antes de tiempo: falta parte de la fecha o de la hora",
+        K::TooLong => "sobran caracteres al final",
+        K::Invalid => "tiene un carácter que no corresponde en esa posición",
+        K::OutOfRange => "un campo está fuera de rango (mes 1-12, día 1-31, hora 0-23…)",
+        K::Impossible => "esa fecha no existe",
+        K::NotEnough => "faltan datos para fijar la fecha y la hora",
+        _ => "no se puede leer",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +128,23 @@ mod tests {
         ] {
             let e = Fecha::parse(raw).unwrap_err();
             assert!(e.to_string().contains("RFC 3339"), "{e}");
+        }
+    }
+
+    #[test]
+    fn los_motivos_de_chrono_llegan_en_castellano() {
+        // Issue 12: chrono's own text ("premature end of input") leaked into messages.
+        for (raw, motivo) in [
+            ("2025-12", "termina antes de tiempo"),
+            ("2025-12-01T21:00:00Zx", "sobran caracteres"),
+            ("2025-13-01T00:00:00Z", "fuera de rango"),
+            ("2025-02-30T00:00:00Z", "fuera de rango"),
+            ("2025-12-01X21:00:00Z", "carácter que no corresponde"),
+        ] {
+            let e = Fecha::parse(raw).unwrap_err().to_string();
+            assert!(e.starts_with("fecha inválida "), "{e}");
+            assert!(e.contains(motivo), "{raw}: {e}");
+            assert!(!e.contains("input"), "{e}");
         }
     }
 

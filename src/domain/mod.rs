@@ -2,6 +2,7 @@
 //! A value of any type here is valid by construction: each newtype has one parsing entry
 //! point (`parse` / `TryFrom` / `FromStr`), used by clap, serde and the importers alike.
 
+mod concordancia;
 mod documento;
 mod entradas;
 mod evento;
@@ -14,6 +15,7 @@ mod token;
 mod unicode;
 mod usuario;
 
+pub use concordancia::concordar;
 pub use documento::{Documento, NroDocumento, TipoDocumento};
 pub use entradas::{Aforo, Entradas, Precio};
 pub use evento::{CambiosEvento, Evento, NuevoEvento};
@@ -24,9 +26,10 @@ pub use texto::{Email, Texto};
 pub use token::{NuevoToken, Permiso, Permisos, Secreto, Token};
 pub use usuario::{CambiosUsuario, Compra, NuevoUsuario, Usuario};
 
-/// Why a raw value was refused. The message names the field and the value.
+/// Why a raw value was refused. The message names the field and the value, with the
+/// adjective agreeing with the field (`fecha inválida`, `entradas inválidas`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{campo} inválido {valor:?}: {motivo}")]
+#[error("{campo} {} {valor:?}: {motivo}", concordar(campo, "inválido"))]
 pub struct ParseError {
     pub campo: &'static str,
     pub valor: String,

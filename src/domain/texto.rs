@@ -23,7 +23,11 @@ impl Texto {
         rechazar_invisibles(campo, raw, UNIONES)?;
         let t = nfc(raw.trim());
         if t.is_empty() {
-            return Err(ParseError::new(campo, raw, "no puede estar vacío"));
+            return Err(ParseError::new(
+                campo,
+                raw,
+                format!("no puede estar {}", super::concordar(campo, "vacío")),
+            ));
         }
         if t.chars().count() > MAX_TEXTO {
             return Err(ParseError::new(

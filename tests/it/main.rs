@@ -7,6 +7,7 @@ mod helpers;
 
 mod acceso;
 mod api;
+mod ayuda;
 mod carreras;
 mod cli_robusta;
 mod contrato;
@@ -15,6 +16,7 @@ mod entrada;
 mod eventos;
 mod fallos;
 mod fixtures;
+mod idioma;
 mod importar;
 mod intercalaciones;
 mod limites;
