@@ -13,9 +13,11 @@ use rusqlite::OptionalExtension;
 use crate::helpers::Entorno;
 
 mod danos;
+mod espia;
 mod invariantes;
 
 pub use danos::*;
+pub use espia::*;
 pub use invariantes::*;
 
 /// A saga record as stored.
@@ -445,10 +447,15 @@ pub async fn restos_de_evento(env: &Entorno, e: &str) -> Vec<String> {
     }
 }
 
-/// The definition of the unique index on the user's document pair: on MongoDB its
-/// `listIndexes` entry, on SQLite its `sqlite_master` row (text, to assert on).
+/// The definition of the unique index on the user's document pair. On MongoDB: the
+/// `createIndexes` the app sends for it (read off the wire, since NX-27017 forgets the
+/// partial filter), checked against `listIndexes` for the fields and uniqueness. On
+/// SQLite: its `sqlite_master` row. As text, to assert on.
 pub async fn indice_del_documento(env: &Entorno) -> String {
     if env.es_mongo() {
+        let enviado = enviado_a_mongo(env, &["usuarios", "listar"]);
+        let inicio = buscar(&enviado, b"createIndexes").expect("createIndexes en el cable");
+        let pedido = String::from_utf8_lossy(&enviado[inicio..]).into_owned();
         let indices: Vec<Document> = env
             .mongo()
             .await
@@ -466,7 +473,12 @@ pub async fn indice_del_documento(env: &Entorno) -> String {
             })
             .collect();
         assert_eq!(pares.len(), 1, "{indices:?}");
-        pares[0].to_string()
+        // The wire bytes with BSON's control bytes dropped, keeping the field names.
+        let legible: String = pedido
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        format!("{} | pedido: {legible}", pares[0])
     } else {
         env.sqlite()
             .query_row(
@@ -477,4 +489,8 @@ pub async fn indice_del_documento(env: &Entorno) -> String {
             )
             .unwrap()
     }
+}
+
+fn buscar(pajar: &[u8], aguja: &[u8]) -> Option<usize> {
+    pajar.windows(aguja.len()).position(|w| w == aguja)
 }
