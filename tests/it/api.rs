@@ -197,11 +197,13 @@ async fn usuarios_guardados(env: &Entorno) -> u64 {
         .unwrap()
 }
 
-fn verificar_ok(env: &Entorno, e: &str) {
+/// `verificar` and the raw-store judge (`crudo`) both find event `e` consistent.
+async fn verificar_ok(env: &Entorno, e: &str) {
     env.cmd()
         .args(["verificar", "--evento", e])
         .assert()
         .success();
+    crate::crudo::comprobar_invariantes(env, e).await;
 }
 
 fn juan() -> Value {
@@ -396,7 +398,7 @@ async fn crear_evento_comprar_y_cancelar_devuelve_las_entradas() {
     assert_eq!(st, StatusCode::CONFLICT);
     es_error(&err, "conflicto");
     assert_eq!(contador(&env, &eid).await, Some(10));
-    verificar_ok(&env, &eid);
+    verificar_ok(&env, &eid).await;
 }
 
 #[tokio::test]
@@ -612,7 +614,7 @@ async fn la_misma_clave_de_idempotencia_devuelve_la_misma_reserva_y_con_otro_cue
             .len(),
         1
     );
-    verificar_ok(&env, e.as_str());
+    verificar_ok(&env, e.as_str()).await;
 }
 
 #[tokio::test]
@@ -641,7 +643,7 @@ async fn un_pago_rechazado_responde_402_devuelve_las_entradas_y_su_reintento_rep
     let rs = alm.reservas.listar(&Default::default()).await.unwrap();
     assert_eq!(rs.len(), 1);
     assert_eq!(rs[0].reserva.estado, Estado::Compensada);
-    verificar_ok(&env, e.as_str());
+    verificar_ok(&env, e.as_str()).await;
 }
 
 #[tokio::test]
@@ -679,7 +681,7 @@ async fn doscientas_compras_concurrentes_sobre_50_entradas_venden_exactamente_50
     let ev = alm.eventos.ver(&e).await.unwrap();
     assert_eq!(ev.entradas_disponibles, 0);
     assert_eq!(ev.reservas_activas.len(), 50);
-    verificar_ok(&env, e.as_str());
+    verificar_ok(&env, e.as_str()).await;
 }
 
 #[tokio::test]
@@ -719,7 +721,7 @@ async fn sigterm_durante_una_compra_lenta_la_termina_y_sale_con_0() {
     assert_eq!(salida.code(), Some(0), "{}", s.registro());
     assert!(s.registro().contains("SIGTERM"), "{}", s.registro());
     assert_eq!(contador(&env, e.as_str()).await, Some(3));
-    verificar_ok(&env, e.as_str());
+    verificar_ok(&env, e.as_str()).await;
 }
 
 #[tokio::test]
@@ -823,7 +825,7 @@ async fn un_cliente_que_cuelga_a_media_compra_no_la_deja_a_medias_aunque_el_serv
     assert_eq!(rs[0].reserva.estado, Estado::Confirmada, "{}", s.registro());
     assert!(!rs[0].en_curso());
     assert_eq!(contador(&env, e.as_str()).await, Some(3));
-    verificar_ok(&env, e.as_str());
+    verificar_ok(&env, e.as_str()).await;
 }
 
 /// Issue 10: an event whose UTC form leaves the year 9999 is refused (it used to be stored

@@ -76,8 +76,10 @@ fn reservas_de(env: &Entorno, e: &str) -> Vec<Value> {
     .clone()
 }
 
-fn verificar_ok(env: &Entorno) {
+/// `verificar` over every event, and the raw-store judge (`crudo`) on event `e`.
+async fn verificar_ok(env: &Entorno, e: &str) {
     env.cmd().arg("verificar").assert().success();
+    crate::crudo::comprobar_invariantes(env, e).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -203,7 +205,7 @@ async fn eventos_crear_pone_el_contador_en_el_aforo_y_reservar_lo_agota() {
     assert_eq!(visto["reservas_activas"].as_array().unwrap().len(), 2);
     let historial = salida_json(env.cmd().args(["-o", "json", "usuarios", "ver", &u1]));
     assert_eq!(historial["historial_compras"][0]["entradas"], 2);
-    verificar_ok(&env);
+    verificar_ok(&env, &eid).await;
 }
 
 #[tokio::test]
@@ -244,7 +246,7 @@ async fn reservar_rechazado_o_desconocido_sale_con_6_y_3_sin_dejar_entradas_fuer
         .args(["--clave-idempotencia", "pedido-1"])
         .assert()
         .code(4);
-    verificar_ok(&env);
+    verificar_ok(&env, e.as_str()).await;
 }
 
 #[tokio::test]
@@ -284,7 +286,7 @@ async fn cien_procesos_compiten_por_veinte_entradas_en_un_mismo_archivo() {
     assert_eq!(ev.entradas_disponibles, 0);
     assert_eq!(ev.reservas_activas.len(), 20);
     assert_eq!(alm.usuarios.compras_de_evento(&e).await.unwrap().len(), 20);
-    verificar_ok(&env);
+    verificar_ok(&env, e.as_str()).await;
 }
 
 fn reservar_std(env: &Entorno, e: &EventoId, u: &UsuarioId) -> Command {
@@ -441,7 +443,7 @@ async fn un_proceso_muerto_en_pleno_pago_se_compensa_y_verifica() {
     // Wait for the hold to expire: the expiry is the point of the test, not readiness.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     env.cmd().arg("compensar").assert().success();
-    verificar_ok(&env);
+    verificar_ok(&env, e.as_str()).await;
 
     let rs = reservas_de(&env, e.as_str());
     assert_eq!(rs.len(), 1);
@@ -497,7 +499,7 @@ async fn kill_9_mientras_se_cobra_deja_una_retencion_que_compensar_libera() {
     assert_eq!(final_.reserva.estado, Estado::Expirada);
     assert_eq!(alm.reservas.contador(&e).await.unwrap(), Some(5));
     assert_eq!(alm.reservas.cobro(&final_).await.unwrap(), None);
-    verificar_ok(&env);
+    verificar_ok(&env, e.as_str()).await;
 }
 
 #[test]

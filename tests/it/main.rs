@@ -20,6 +20,7 @@ mod fallos;
 mod fixtures;
 mod importar;
 mod intercalaciones;
+mod inyeccion;
 mod limites;
 mod reparar;
 mod reservar;
