@@ -394,8 +394,10 @@ fn un_archivo_bloqueado_mas_alla_del_plazo_sale_con_7_sin_escribir_nada() {
         ))
         .stderr(predicate::str::contains("bloqueada"));
     let tardo = inicio.elapsed();
+    // It waited out the 5 s lock deadline (never sooner); the upper bound only guards
+    // against waiting forever, wide enough for a loaded 2-core machine.
     assert!(
-        tardo >= Duration::from_secs(4) && tardo < Duration::from_secs(15),
+        tardo >= Duration::from_secs(4) && tardo < Duration::from_secs(60),
         "{tardo:?}"
     );
     // Readers are never blocked by a writer in WAL mode.

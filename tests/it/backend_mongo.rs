@@ -144,8 +144,10 @@ async fn servidor_caido_da_backend_caido_sin_la_contrasena() {
         .await
         .err()
         .expect("un servidor caído no conecta");
+    // A guard against the driver's 30 s default, not a speed test: the 2 s selection
+    // deadline plus whatever a loaded machine adds stays far below it.
     assert!(
-        inicio.elapsed() < Duration::from_secs(6),
+        inicio.elapsed() < Duration::from_secs(20),
         "{:?}",
         inicio.elapsed()
     );
@@ -166,15 +168,17 @@ async fn servidor_caido_da_backend_caido_sin_la_contrasena() {
 }
 
 #[tokio::test]
-async fn servidor_caido_sin_plazo_en_la_uri_falla_en_dos_segundos() {
+async fn servidor_caido_sin_plazo_en_la_uri_no_espera_los_30_s_del_driver() {
     let uri = Uri::new("mongodb://u:secreto@127.0.0.1:1/");
     let inicio = Instant::now();
     let err = MongoStore::conectar(&uri, "eventflow")
         .await
         .err()
         .expect("un servidor caído no conecta");
+    // A guard against the driver's 30 s default, not a speed test: the 2 s selection
+    // deadline plus whatever a loaded machine adds stays far below it.
     assert!(
-        inicio.elapsed() < Duration::from_secs(6),
+        inicio.elapsed() < Duration::from_secs(20),
         "{:?}",
         inicio.elapsed()
     );

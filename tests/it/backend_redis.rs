@@ -90,8 +90,9 @@ async fn un_servidor_caido_es_backend_caido_rapido_y_sin_contrasena() {
     let inicio = Instant::now();
     let url = Uri::new("redis://:secreto@127.0.0.1:1/");
     let err = RedisStore::conectar(&url, "").await.unwrap_err();
+    // A guard against hanging, not a speed test: a loaded machine may be slow to refuse.
     assert!(
-        inicio.elapsed() < Duration::from_secs(3),
+        inicio.elapsed() < Duration::from_secs(20),
         "{:?}",
         inicio.elapsed()
     );
@@ -103,7 +104,7 @@ async fn un_servidor_caido_es_backend_caido_rapido_y_sin_contrasena() {
 }
 
 #[tokio::test]
-async fn un_servidor_que_no_responde_falla_en_unos_dos_segundos() {
+async fn un_servidor_que_no_responde_falla_por_plazo_y_no_cuelga() {
     // Accepts connections (the kernel does, from the backlog) but never answers PING.
     let mudo = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = Uri::new(format!(
@@ -113,8 +114,11 @@ async fn un_servidor_que_no_responde_falla_en_unos_dos_segundos() {
     let inicio = Instant::now();
     let err = RedisStore::conectar(&url, "").await.unwrap_err();
     let tardo = inicio.elapsed();
-    assert!(tardo < Duration::from_secs(4), "{tardo:?}");
+    // The kind of failure is the point: the connection's own deadline ran out. The bound
+    // only guards against hanging forever, wide enough for a loaded 2-core machine.
     assert!(err.es_backend_caido(), "{err:?}");
+    assert!(err.to_string().contains("sin respuesta en 2 s"), "{err}");
+    assert!(tardo < Duration::from_secs(20), "{tardo:?}");
     assert!(!format!("{err} {err:?}").contains("secreto"), "{err}");
 }
 
@@ -214,8 +218,9 @@ async fn con_el_servidor_caido_cada_operacion_es_backend_caido() {
     for _ in 0..3 {
         let inicio = Instant::now();
         let err = s.contador(&e).await.unwrap_err();
+        // A guard against hanging on a dead server; the error kind is what is asserted.
         assert!(
-            inicio.elapsed() < Duration::from_secs(3),
+            inicio.elapsed() < Duration::from_secs(20),
             "{:?}",
             inicio.elapsed()
         );

@@ -195,6 +195,24 @@ pub async fn reabrir_registro_crudo(env: &Entorno, e: &str, r: &str) {
     vencer_retencion_cruda(env, e, r).await;
 }
 
+/// Writes `valor` into text field `campo` of the stored event, as a hand edit would.
+pub async fn estropear_evento_crudo(env: &Entorno, e: &str, campo: &str, valor: &str) {
+    if env.es_mongo() {
+        coleccion(env, "eventos")
+            .await
+            .update_one(doc! { "_id": oid(e) }, doc! { "$set": { campo: valor } })
+            .await
+            .unwrap();
+    } else {
+        env.sqlite()
+            .execute(
+                &format!("UPDATE eventos SET {campo} = ?2 WHERE id = ?1"),
+                [e, valor],
+            )
+            .unwrap();
+    }
+}
+
 /// Writes `valor` into field `campo` of the stored record, and returns where it lives
 /// (the Redis key, or the SQLite row) as an error message would name it.
 pub async fn estropear_registro_crudo(
