@@ -340,11 +340,6 @@ pub async fn usuarios_guardados(env: &Entorno) -> u64 {
     filas(env, "usuarios").await
 }
 
-/// How many events (`eventos` documents or rows) are stored.
-pub async fn eventos_guardados(env: &Entorno) -> u64 {
-    filas(env, "eventos").await
-}
-
 async fn filas(env: &Entorno, coleccion_o_tabla: &str) -> u64 {
     if env.es_mongo() {
         coleccion(env, coleccion_o_tabla)
@@ -418,32 +413,54 @@ pub async fn eventos_crudos(env: &Entorno) -> Vec<(String, String, String)> {
     v
 }
 
-/// Every reservation-store key or row left for event `e` (counter, records, ledger, holds),
-/// to tell that a deletion took everything with it.
-pub async fn restos_de_evento(env: &Entorno, e: &str) -> Vec<String> {
+/// Every reservation-store key (under this test's prefix) or row left, and every history
+/// or read-model row, to tell that a clean-up took everything with it.
+pub async fn restos_crudos(env: &Entorno) -> Vec<String> {
     if env.es_mongo() {
-        let claves: Vec<String> = redis(env)
-            .await
-            .keys(env.clave(&format!("*{{{e}}}*")))
-            .await
-            .unwrap();
-        claves
+        redis(env).await.keys(env.clave("*")).await.unwrap()
     } else {
         let con = env.sqlite();
         let mut v = Vec::new();
-        for tabla in ["contadores", "reservas", "pagos", "bloqueos"] {
+        for tabla in [
+            "contadores",
+            "reservas",
+            "pagos",
+            "bloqueos",
+            "idempotencia",
+            "historial",
+            "reservas_activas",
+        ] {
             let n: i64 = con
-                .query_row(
-                    &format!("SELECT count(*) FROM {tabla} WHERE evento_id = ?1"),
-                    [e],
-                    |f| f.get(0),
-                )
+                .query_row(&format!("SELECT count(*) FROM {tabla}"), [], |f| f.get(0))
                 .unwrap();
             if n > 0 {
-                v.push(format!("{tabla}: {n}"));
+                v.push(format!("{tabla}: {n} fila(s)"));
             }
         }
         v
+    }
+}
+
+/// Every stored user's email, by id.
+pub async fn emails_crudos(env: &Entorno) -> BTreeMap<String, String> {
+    if env.es_mongo() {
+        documentos(env, "usuarios", doc! {})
+            .await
+            .iter()
+            .map(|d| {
+                (
+                    d.get_object_id("_id").unwrap().to_hex(),
+                    d.get_str("email").unwrap().to_owned(),
+                )
+            })
+            .collect()
+    } else {
+        let con = env.sqlite();
+        let mut q = con.prepare("SELECT id, email FROM usuarios").unwrap();
+        q.query_map([], |f| Ok((f.get(0)?, f.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
     }
 }
 
