@@ -457,6 +457,10 @@ async fn verificar_completa_un_cambio_de_aforo_que_quedo_a_medias(env: Entorno) 
     let ev = alm.eventos.ver(&e).await.unwrap();
     assert_eq!(ev.aforo_total.get(), 20);
     assert_eq!(ev.entradas_disponibles, 20);
+    let m = crate::crudo::modelo_crudo(&env, e.as_str()).await.unwrap();
+    assert_eq!((m.aforo_total, m.entradas_disponibles), (20, 20));
+    assert_eq!(crate::crudo::aforo_crudo(&env, e.as_str()).await, Some(20));
+    crate::crudo::comprobar_invariantes(&env, e.as_str()).await;
     env.cmd()
         .args(["eventos", "actualizar", e.as_str(), "--aforo", "30"])
         .assert()

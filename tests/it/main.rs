@@ -1,6 +1,8 @@
 //! The integration tests: one binary, one module per feature. Each test runs in its own
 //! MongoDB database and Redis prefix, or its own SQLite file (see `helpers`); the
-//! feature suites run the same bodies on both backends (`en_ambos_backends!`).
+//! feature suites run the same bodies on both backends (`en_ambos_backends!`). Store
+//! guarantees live once in `contrato`; `backend_*` hold only what is one driver's own;
+//! `crudo` reads the raw stores to judge outcomes independently of the code under test.
 
 #[macro_use]
 mod helpers;

@@ -47,8 +47,7 @@ pub fn enviado_a_mongo(env: &Entorno, args: &[&str]) -> Vec<u8> {
     fin.store(true, Ordering::SeqCst);
     let _ = TcpStream::connect(("127.0.0.1", puerto));
     aceptador.join().unwrap();
-    let v = enviado.lock().unwrap().clone();
-    v
+    enviado.lock().unwrap().clone()
 }
 
 fn reenviar(mut de: TcpStream, mut a: TcpStream, copia: Option<Arc<Mutex<Vec<u8>>>>) {
