@@ -2,13 +2,10 @@
 //! idempotent read-model updates the saga makes, and batch import.
 
 use eventflow::Error;
-use eventflow::domain::{
-    Aforo, CambiosEvento, Email, Entradas, EventoId, Fecha, Precio, ReservaId,
-};
-use eventflow::store::ModoImport;
+use eventflow::domain::{Aforo, CambiosEvento, Entradas, EventoId, Fecha, Precio, ReservaId};
 
 use crate::crudo;
-use crate::fixtures::{evento, texto, usuario};
+use crate::fixtures::{evento, texto};
 use crate::helpers::Entorno;
 
 async fn crear_ver_y_listar_eventos(env: Entorno) {
@@ -188,99 +185,6 @@ async fn fijar_modelo_lectura_sobrescribe_ambos_campos(env: Entorno) {
     assert!(matches!(err, Error::NoEncontrado { .. }));
 }
 
-async fn importar_eventos_insertar_devuelve_los_ids(env: Entorno) {
-    let alm = env.almacen().await;
-    let eventos = alm.eventos.as_ref();
-    let lote = vec![evento("A", 10), evento("B", 20)];
-    let r = eventos.importar(lote, ModoImport::Insertar).await.unwrap();
-    assert_eq!(r.insertados, 2);
-    assert_eq!(r.insertados_ids.len(), 2);
-    for (i, id) in &r.insertados_ids {
-        let e = eventos.ver(&EventoId::parse(id).unwrap()).await.unwrap();
-        assert_eq!(e.nombre.as_str(), ["A", "B"][*i]);
-        assert_eq!(e.entradas_disponibles, i64::from(e.aforo_total.get()));
-    }
-}
-
-async fn importar_eventos_upsert_no_toca_aforo_ni_ventas(env: Entorno) {
-    let alm = env.almacen().await;
-    let eventos = alm.eventos.as_ref();
-    let lote = vec![evento("A", 10), evento("B", 20)];
-    let r = eventos
-        .importar(lote.clone(), ModoImport::Upsert)
-        .await
-        .unwrap();
-    assert_eq!((r.insertados, r.actualizados), (2, 0), "{r:?}");
-    assert_eq!(r.insertados_ids.len(), 2);
-    let a = EventoId::parse(&r.insertados_ids.iter().find(|x| x.0 == 0).unwrap().1).unwrap();
-    let reserva = ReservaId::generar();
-    eventos
-        .aplicar_venta(&a, &reserva, Entradas::new(3).unwrap())
-        .await
-        .unwrap();
-
-    let mut otra_vez = lote;
-    otra_vez[0].aforo = Aforo::new(500).unwrap();
-    otra_vez[0].lugar = texto("lugar", "Nuevo lugar");
-    otra_vez.push(evento("C", 5));
-    let r = eventos
-        .importar(otra_vez, ModoImport::Upsert)
-        .await
-        .unwrap();
-    assert_eq!((r.insertados, r.actualizados), (1, 2), "{r:?}");
-    assert_eq!(r.insertados_ids.len(), 1);
-    assert_eq!(r.insertados_ids[0].0, 2);
-
-    let visto = eventos.ver(&a).await.unwrap();
-    assert_eq!(visto.lugar.as_str(), "Nuevo lugar");
-    assert_eq!(visto.aforo_total.get(), 10);
-    assert_eq!(visto.entradas_disponibles, 7);
-    assert_eq!(visto.reservas_activas, vec![reserva]);
-    assert_eq!(eventos.listar(10, None).await.unwrap().len(), 3);
-    // `insertar` never matches existing events: the same name and date is a new one.
-    let r = eventos
-        .importar(vec![evento("A", 1)], ModoImport::Insertar)
-        .await
-        .unwrap();
-    assert_eq!(r.insertados_ids.len(), 1);
-    assert_eq!(crudo::eventos_crudos(&env).await.len(), 4);
-}
-
-async fn importar_upsert_con_la_misma_clave_dos_veces_en_el_lote_aplica_en_orden(env: Entorno) {
-    let alm = env.almacen().await;
-    let (usuarios, eventos) = (alm.usuarios.as_ref(), alm.eventos.as_ref());
-    let primero = usuario("x@example.com", None);
-    let mut segundo = usuario("x@example.com", Some(("DNI", "5")));
-    segundo.nombre = texto("nombre", "Segundo");
-    let r = usuarios
-        .importar(vec![primero, segundo], ModoImport::Upsert)
-        .await
-        .unwrap();
-    assert_eq!((r.insertados, r.actualizados), (1, 1), "{r:?}");
-    let u = usuarios
-        .por_email(&Email::parse("x@example.com").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(u.nombre.as_str(), "Segundo");
-    assert_eq!(u.documento().unwrap().to_string(), "DNI 5");
-
-    let mut otro = evento("A", 10);
-    otro.lugar = texto("lugar", "Segundo lugar");
-    let r = eventos
-        .importar(vec![evento("A", 10), otro], ModoImport::Upsert)
-        .await
-        .unwrap();
-    assert_eq!((r.insertados, r.actualizados), (1, 1), "{r:?}");
-    assert_eq!(r.insertados_ids.len(), 1);
-    assert_eq!(r.insertados_ids[0].0, 0);
-    let e = eventos
-        .ver(&EventoId::parse(&r.insertados_ids[0].1).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(e.lugar.as_str(), "Segundo lugar");
-}
-
 en_ambos_backends!(
     crear_ver_y_listar_eventos,
     actualizar_evento_con_aforo_mueve_las_disponibles,
@@ -289,7 +193,4 @@ en_ambos_backends!(
     aplicar_venta_a_evento_inexistente_da_no_encontrado,
     revertir_venta_dos_veces_restaura_una_vez,
     fijar_modelo_lectura_sobrescribe_ambos_campos,
-    importar_eventos_insertar_devuelve_los_ids,
-    importar_eventos_upsert_no_toca_aforo_ni_ventas,
-    importar_upsert_con_la_misma_clave_dos_veces_en_el_lote_aplica_en_orden,
 );

@@ -5,6 +5,7 @@
 
 mod carreras;
 mod eventos;
+mod importar;
 mod registros;
 mod reservas;
 mod transiciones;

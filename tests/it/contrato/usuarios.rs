@@ -6,7 +6,6 @@ use eventflow::Error;
 use eventflow::domain::{
     CambiosUsuario, Documento, Email, EventoId, NroDocumento, TipoDocumento, UsuarioId,
 };
-use eventflow::store::ModoImport;
 
 use crate::crudo::{self, CompraCruda};
 use crate::fixtures::{compra, evento, texto, usuario};
@@ -468,108 +467,6 @@ async fn compras_de_evento_devuelve_solo_las_de_ese_evento(env: Entorno) {
     );
 }
 
-async fn importar_usuarios_insertar_rechaza_duplicados_del_lote_y_de_la_base(env: Entorno) {
-    let alm = env.almacen().await;
-    let usuarios = alm.usuarios.as_ref();
-    usuarios
-        .crear(usuario("existe@example.com", Some(("DNI", "9"))))
-        .await
-        .unwrap();
-    let lote = vec![
-        usuario("a@example.com", None),
-        usuario("a@example.com", None),
-        usuario("existe@example.com", None),
-        usuario("b@example.com", Some(("DNI", "9"))),
-        usuario("c@example.com", None),
-    ];
-    let r = usuarios.importar(lote, ModoImport::Insertar).await.unwrap();
-    assert_eq!(r.insertados, 2);
-    assert_eq!(r.actualizados, 0);
-    assert_eq!(
-        r.rechazados,
-        vec![
-            (
-                1,
-                "ya existe un usuario con el email a@example.com".to_owned()
-            ),
-            (
-                2,
-                "ya existe un usuario con el email existe@example.com".to_owned()
-            ),
-            (3, "ya existe un usuario con el documento DNI 9".to_owned()),
-        ]
-    );
-    assert!(r.insertados_ids.is_empty());
-    assert_eq!(usuarios.listar(10, None).await.unwrap().len(), 3);
-    let guardados: Vec<String> = crudo::usuarios_crudos(&env)
-        .await
-        .into_iter()
-        .map(|(email, _)| email)
-        .collect();
-    assert_eq!(
-        guardados,
-        ["a@example.com", "c@example.com", "existe@example.com"]
-    );
-    assert!(crudo::historiales_crudos(&env).await.is_empty());
-}
-
-async fn importar_usuarios_upsert_dos_veces_actualiza_y_no_inserta(env: Entorno) {
-    let alm = env.almacen().await;
-    let usuarios = alm.usuarios.as_ref();
-    let previo = usuarios
-        .crear(usuario("existe@example.com", None))
-        .await
-        .unwrap();
-    usuarios
-        .registrar_compra(&previo.id, &compra(&EventoId::generar(), 1))
-        .await
-        .unwrap();
-    let mut cambiado = usuario("existe@example.com", Some(("DNI", "7")));
-    cambiado.nombre = texto("nombre", "Nuevo");
-    let lote = vec![
-        usuario("a@example.com", None),
-        cambiado,
-        usuario("b@example.com", Some(("DNI", "8"))),
-    ];
-    let r = usuarios
-        .importar(lote.clone(), ModoImport::Upsert)
-        .await
-        .unwrap();
-    assert_eq!((r.insertados, r.actualizados), (2, 1), "{r:?}");
-    assert!(r.rechazados.is_empty(), "{r:?}");
-
-    let r = usuarios.importar(lote, ModoImport::Upsert).await.unwrap();
-    assert_eq!((r.insertados, r.actualizados), (0, 3), "{r:?}");
-    assert_eq!(usuarios.listar(10, None).await.unwrap().len(), 3);
-
-    let visto = usuarios.ver(&previo.id).await.unwrap();
-    assert_eq!(visto.nombre.as_str(), "Nuevo");
-    assert_eq!(visto.documento().unwrap().to_string(), "DNI 7");
-    assert_eq!(
-        visto.historial_compras.len(),
-        1,
-        "the history survives an upsert"
-    );
-    let nuevo = usuarios
-        .por_email(&Email::parse("a@example.com").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(nuevo.historial_compras.is_empty());
-
-    // A row whose document belongs to someone else is rejected, the rest go in.
-    let lote = vec![
-        usuario("c@example.com", Some(("DNI", "8"))),
-        usuario("d@example.com", None),
-    ];
-    let r = usuarios.importar(lote, ModoImport::Upsert).await.unwrap();
-    assert_eq!(r.insertados, 1);
-    assert_eq!(
-        r.rechazados,
-        vec![(0, "ya existe un usuario con el documento DNI 8".to_owned())]
-    );
-}
-
 en_ambos_backends!(
     crear_y_ver_usuario_devuelve_lo_guardado,
     ver_usuario_inexistente_da_no_encontrado,
@@ -587,6 +484,4 @@ en_ambos_backends!(
     quitar_compra_la_borra_y_es_idempotente,
     eliminar_usuario_con_compras_da_conflicto,
     compras_de_evento_devuelve_solo_las_de_ese_evento,
-    importar_usuarios_insertar_rechaza_duplicados_del_lote_y_de_la_base,
-    importar_usuarios_upsert_dos_veces_actualiza_y_no_inserta,
 );

@@ -1,11 +1,14 @@
-//! A wire tap between the binary and MongoDB: a loopback TCP relay that keeps every byte
-//! the client sends. It shows what the app asks the server for even where the test server
-//! ignores part of it (NX-27017 drops an index's `partialFilterExpression`).
+//! Index definitions, and a wire tap between the binary and MongoDB: a loopback TCP relay
+//! that keeps every byte the client sends. It shows what the app asks the server for even
+//! where the test server ignores part of it (NX-27017 drops `partialFilterExpression`).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+
+use futures::TryStreamExt;
+use mongodb::bson::{Document, doc};
 
 use crate::helpers::Entorno;
 
@@ -64,4 +67,52 @@ fn reenviar(mut de: TcpStream, mut a: TcpStream, copia: Option<Arc<Mutex<Vec<u8>
         }
     }
     let _ = a.shutdown(Shutdown::Write);
+}
+
+/// The definition of the unique index on the user's document pair. On MongoDB: the
+/// `createIndexes` the app sends for it (read off the wire, since NX-27017 forgets the
+/// partial filter), checked against `listIndexes` for the fields and uniqueness. On
+/// SQLite: its `sqlite_master` row. As text, to assert on.
+pub async fn indice_del_documento(env: &Entorno) -> String {
+    if env.es_mongo() {
+        let enviado = enviado_a_mongo(env, &["usuarios", "listar"]);
+        let inicio = buscar(&enviado, b"createIndexes").expect("createIndexes en el cable");
+        let pedido = String::from_utf8_lossy(&enviado[inicio..]).into_owned();
+        let indices: Vec<Document> = env
+            .mongo()
+            .await
+            .run_cursor_command(doc! { "listIndexes": "usuarios" })
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let pares: Vec<&Document> = indices
+            .iter()
+            .filter(|i| {
+                i.get_document("key")
+                    .is_ok_and(|k| k.contains_key("tipo_documento"))
+            })
+            .collect();
+        assert_eq!(pares.len(), 1, "{indices:?}");
+        // The wire bytes with BSON's control bytes dropped, keeping the field names.
+        let legible: String = pedido
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        format!("{} | pedido: {legible}", pares[0])
+    } else {
+        env.sqlite()
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'usuarios' \
+                 AND sql LIKE '%tipo_documento%'",
+                [],
+                |f| f.get(0),
+            )
+            .unwrap()
+    }
+}
+
+fn buscar(pajar: &[u8], aguja: &[u8]) -> Option<usize> {
+    pajar.windows(aguja.len()).position(|w| w == aguja)
 }
