@@ -104,7 +104,7 @@ async fn dos_subidas_de_aforo_a_la_vez_no_inventan_entradas(env: Entorno) {
     assert_eq!(i64::from(ev.aforo_total.get()), aforo);
     assert_eq!(alm.reservas.contador(&e).await.unwrap(), Some(aforo));
     assert_eq!(alm.reservas.aforo(&e).await.unwrap(), Some(ev.aforo_total));
-    verificar_ok(&env, &e);
+    verificar_ok(&env, &e).await;
     // Exactly the capacity can be bought, not a seat more.
     let u = usuarios(&alm, 2).await;
     let mas = salida(&mut reservar(&env, &e, &u[0], &(aforo + 1).to_string()));
@@ -159,7 +159,7 @@ async fn un_cobro_tras_vencer_la_retencion_no_se_registra_y_nada_queda_sin_reemb
         .assert()
         .success();
     assert_eq!(json(&otra.get_output().stdout), serde_json::json!([]));
-    verificar_ok(&env, &e);
+    verificar_ok(&env, &e).await;
     assert_eq!(alm.reservas.contador(&e).await.unwrap(), Some(5));
 }
 
@@ -179,7 +179,7 @@ async fn no_se_elimina_un_usuario_con_una_compra_en_curso(env: Entorno) {
         .stderr(predicate::str::contains(id.as_str()));
     let fin = esperar(compra);
     assert_eq!(fin.status.code(), Some(0), "{fin:?}");
-    verificar_ok(&env, &e);
+    verificar_ok(&env, &e).await;
 }
 
 async fn un_usuario_borrado_a_mitad_de_compra_deja_todo_deshecho_y_sale_con_3(env: Entorno) {
@@ -202,7 +202,7 @@ async fn un_usuario_borrado_a_mitad_de_compra_deja_todo_deshecho_y_sale_con_3(en
     assert!(ev.reservas_activas.is_empty(), "{:?}", ev.reservas_activas);
     assert_eq!(ev.entradas_disponibles, 5);
     assert_eq!(alm.reservas.contador(&e).await.unwrap(), Some(5));
-    verificar_ok(&env, &e);
+    verificar_ok(&env, &e).await;
 }
 
 async fn un_reintento_repite_el_resultado_del_primer_intento(env: Entorno) {
@@ -295,7 +295,7 @@ async fn una_retencion_abandonada_no_deja_sin_entradas_al_siguiente(env: Entorno
         || salida(&mut reservar(&env, &e, &u[1], "2")).status.code() == Some(0),
     );
     assert_eq!(ver(&env, &id)["estado"], "expirada");
-    verificar_ok(&env, &e);
+    verificar_ok(&env, &e).await;
 }
 
 async fn reservas_ver_muestra_el_pago_de_cada_compra(env: Entorno) {
@@ -429,7 +429,7 @@ async fn verificar_encuentra_y_reembolsa_un_cobro_huerfano(env: Entorno) {
         .stderr(predicate::str::contains("reembolsado el cobro"));
     assert_eq!(ver(&env, &otra_id)["pago"]["estado"], "reembolsado");
     assert_eq!(ver(&env, &expirada)["pago"]["estado"], "reembolsado");
-    verificar_ok(&env, &e);
+    verificar_ok(&env, &e).await;
 }
 
 async fn verificar_completa_un_cambio_de_aforo_que_quedo_a_medias(env: Entorno) {
@@ -457,6 +457,10 @@ async fn verificar_completa_un_cambio_de_aforo_que_quedo_a_medias(env: Entorno) 
     let ev = alm.eventos.ver(&e).await.unwrap();
     assert_eq!(ev.aforo_total.get(), 20);
     assert_eq!(ev.entradas_disponibles, 20);
+    let m = crate::crudo::modelo_crudo(&env, e.as_str()).await.unwrap();
+    assert_eq!((m.aforo_total, m.entradas_disponibles), (20, 20));
+    assert_eq!(crate::crudo::aforo_crudo(&env, e.as_str()).await, Some(20));
+    crate::crudo::comprobar_invariantes(&env, e.as_str()).await;
     env.cmd()
         .args(["eventos", "actualizar", e.as_str(), "--aforo", "30"])
         .assert()

@@ -11,6 +11,7 @@ use eventflow::reservas::{Fallos, PasarelaSimulada, Reservador, Solicitud};
 use eventflow::store::{FiltroReservas, Paso};
 use predicates::prelude::*;
 
+use crate::crudo;
 use crate::helpers::{Entorno, NxPropio, RedisPropio};
 use crate::reservar::{evento, usuarios};
 
@@ -106,6 +107,19 @@ async fn un_reinicio_de_redis_a_mitad_de_venta_no_pierde_compras_confirmadas() {
         .await
         .unwrap();
     assert!(informes[0].consistente, "{:?}", informes[0].problemas);
+    // The raw stores agree, judged without the store code: every confirmed purchase is
+    // there, and the seats and money add up.
+    crudo::comprobar_invariantes(&env, e.as_str()).await;
+    let registros = crudo::registros_crudos(&env, e.as_str()).await;
+    for id in &confirmadas {
+        assert!(
+            registros
+                .iter()
+                .any(|x| x.id == id.as_str() && x.estado == "confirmada"),
+            "compra {id} perdida en el almacén crudo"
+        );
+    }
+    assert_eq!(crudo::asientos_vendidos(&env, e.as_str()).await, vendidas);
 }
 
 #[tokio::test]
@@ -170,4 +184,14 @@ async fn mongo_caido_durante_el_historial_reembolsa_y_libera() {
     assert_eq!(reg.reserva.estado, Estado::Compensada);
     let cobro = alm.reservas.cobro(&reg).await.unwrap().unwrap();
     assert!(cobro.aprobado && cobro.reembolsado.is_some());
+    // The same, read raw from Redis (MongoDB is down).
+    let id = reg.reserva.id.as_str();
+    let crudo_ = crudo::registro_crudo(&env, e.as_str(), id).await.unwrap();
+    assert_eq!(
+        (crudo_.estado.as_str(), crudo_.terminada),
+        ("compensada", true)
+    );
+    let c = crudo::cobro_crudo(&env, e.as_str(), id).await.unwrap();
+    assert!(c.aprobado && c.reembolsado, "{c:?}");
+    assert_eq!(crudo::contador_crudo(&env, e.as_str()).await, Some(5));
 }

@@ -1,7 +1,11 @@
-//! Fixtures for the reservation-store tests, shared by every backend's suite: they take
-//! `&dyn ReservaStore`, so a Redis store and a SQLite store use the same ones.
+//! Fixtures for the store tests, shared by every backend's suite: domain values to store,
+//! and reservation-store states built through `&dyn ReservaStore`, so a Redis store and a
+//! SQLite store use the same ones.
 
-use eventflow::domain::{Aforo, Entradas, EventoId, ReservaId, UsuarioId};
+use eventflow::domain::{
+    Aforo, Compra, Documento, Email, Entradas, EventoId, Fecha, NroDocumento, NuevoEvento,
+    NuevoUsuario, Precio, ReservaId, Texto, TipoDocumento, UsuarioId,
+};
 use eventflow::store::{Reclamo, RegistroSaga, ReservaStore, Retencion};
 
 /// The lease the tests claim with when they do not test leases.
@@ -60,4 +64,43 @@ pub async fn reclamada(s: &dyn ReservaStore, r: &RegistroSaga, motivo: Reclamo) 
         .await
         .unwrap()
         .expect("reclamo concedido")
+}
+
+/// Domain text for field `campo`.
+pub fn texto(campo: &'static str, s: &str) -> Texto {
+    Texto::parse(campo, s).unwrap()
+}
+
+/// A new user, with an optional `(tipo, nro)` document.
+pub fn usuario(email: &str, documento: Option<(&str, &str)>) -> NuevoUsuario {
+    NuevoUsuario {
+        nombre: texto("nombre", "Juan"),
+        apellido: texto("apellido", "Pérez"),
+        email: Email::parse(email).unwrap(),
+        documento: documento.map(|(t, n)| Documento {
+            tipo: TipoDocumento::parse(t).unwrap(),
+            nro: NroDocumento::parse(n).unwrap(),
+        }),
+    }
+}
+
+/// A new event of `aforo` seats at 25,00 on 2025-12-01.
+pub fn evento(nombre: &str, aforo: i64) -> NuevoEvento {
+    NuevoEvento {
+        nombre: texto("nombre", nombre),
+        fecha: Fecha::parse("2025-12-01T21:00:00Z").unwrap(),
+        lugar: texto("lugar", "Estadio Centenario"),
+        aforo: Aforo::new(aforo).unwrap(),
+        precio: Precio::new(2500).unwrap(),
+    }
+}
+
+/// A history entry of `entradas` seats of event `evento`, bought at a fixed instant.
+pub fn compra(evento: &EventoId, entradas: i64) -> Compra {
+    Compra {
+        evento_id: evento.clone(),
+        reserva_id: ReservaId::generar(),
+        fecha_compra: Fecha::parse("2025-10-01T12:30:00.250Z").unwrap(),
+        entradas: Entradas::new(entradas).unwrap(),
+    }
 }

@@ -1,6 +1,8 @@
 //! The integration tests: one binary, one module per feature. Each test runs in its own
 //! MongoDB database and Redis prefix, or its own SQLite file (see `helpers`); the
-//! feature suites run the same bodies on both backends (`en_ambos_backends!`).
+//! feature suites run the same bodies on both backends (`en_ambos_backends!`). Store
+//! guarantees live once in `contrato`; `backend_*` hold only what is one driver's own;
+//! `crudo` reads the raw stores to judge outcomes independently of the code under test.
 
 #[macro_use]
 mod helpers;
@@ -8,10 +10,15 @@ mod helpers;
 mod acceso;
 mod api;
 mod ayuda;
+mod backend_embedded;
+mod backend_mongo;
+mod backend_redis;
 mod carreras;
 mod cli_robusta;
+mod configuracion;
 mod contrato;
-mod embedded;
+mod crudo;
+mod documentacion;
 mod entrada;
 mod eventos;
 mod fallos;
@@ -19,10 +26,9 @@ mod fixtures;
 mod idioma;
 mod importar;
 mod intercalaciones;
+mod inyeccion;
 mod limites;
+mod reparar;
 mod reservar;
 mod simular;
-mod store_mongo;
-mod store_redis;
-mod store_reservas;
 mod usuarios;

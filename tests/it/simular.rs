@@ -1,13 +1,15 @@
-//! `eventflow simular` through the real binary: a small flash sale keeps every invariant,
-//! a seed makes it reproducible, nonsense arguments exit 2, real data is never mixed
-//! with simulated buyers, and `--limpiar` leaves nothing behind.
+//! `eventflow simular` through the real binary, on every backend: a small flash sale keeps
+//! every invariant (judged from the raw stores too), a seed makes it reproducible,
+//! nonsense arguments exit 2, real data (a user, an event, a foreign seat counter) is
+//! never mixed with simulated buyers, and `--limpiar` leaves nothing behind.
 
 use std::collections::BTreeMap;
 
-use mongodb::bson::{Document, doc};
+use eventflow::domain::{Aforo, EventoId};
 use predicates::prelude::*;
 use serde_json::Value;
 
+use crate::crudo;
 use crate::helpers::{Entorno, json};
 
 fn simular(env: &Entorno, args: &[&str]) -> assert_cmd::Command {
@@ -21,36 +23,22 @@ fn informe(env: &Entorno, args: &[&str]) -> Value {
     json(&out.get_output().stdout)
 }
 
+/// A fresh namespace on the same backend as `env`.
+fn otro_como(env: &Entorno) -> Entorno {
+    if env.es_mongo() {
+        Entorno::nuevo()
+    } else {
+        Entorno::embebido()
+    }
+}
+
 fn n(v: &Value, campo: &str) -> i64 {
     v[campo]
         .as_i64()
         .unwrap_or_else(|| panic!("falta {campo} en el informe: {v}"))
 }
 
-async fn contador(env: &Entorno, evento: &str) -> Option<i64> {
-    redis::cmd("GET")
-        .arg(env.clave(&format!("evento:{{{evento}}}:entradas")))
-        .query_async(&mut env.redis().await)
-        .await
-        .unwrap()
-}
-
-async fn documentos(env: &Entorno, coleccion: &str) -> Vec<Document> {
-    use futures::TryStreamExt;
-    env.mongo()
-        .await
-        .collection::<Document>(coleccion)
-        .find(doc! {})
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap()
-}
-
-#[tokio::test]
-async fn simular_una_venta_pequena_no_sobrevende_y_verificar_la_da_por_buena() {
-    let env = Entorno::nuevo();
+async fn simular_una_venta_pequena_no_sobrevende_y_verificar_la_da_por_buena(env: Entorno) {
     let i = informe(
         &env,
         &[
@@ -95,31 +83,28 @@ async fn simular_una_venta_pequena_no_sobrevende_y_verificar_la_da_por_buena() {
 
     // The stores agree with the report, and everything created is marked as simulated.
     let e = i["evento_id"].as_str().unwrap();
-    assert_eq!(contador(&env, e).await, Some(50 - confirmadas));
-    let eventos = documentos(&env, "eventos").await;
+    assert_eq!(crudo::contador_crudo(&env, e).await, Some(50 - confirmadas));
+    crudo::comprobar_invariantes(&env, e).await;
+    assert_eq!(crudo::asientos_vendidos(&env, e).await, confirmadas);
+    let eventos = crudo::eventos_crudos(&env).await;
     assert_eq!(eventos.len(), 1);
-    assert_eq!(eventos[0].get_str("lugar").unwrap(), "simulación");
-    assert!(
-        eventos[0]
-            .get_str("nombre")
-            .unwrap()
-            .starts_with("SIMULACIÓN ")
-    );
-    let usuarios = documentos(&env, "usuarios").await;
+    let (id, nombre, lugar) = &eventos[0];
+    assert_eq!((id.as_str(), lugar.as_str()), (e, "simulación"));
+    assert!(nombre.starts_with("SIMULACIÓN "), "{nombre}");
+    let usuarios = crudo::usuarios_crudos(&env).await;
     assert_eq!(usuarios.len(), 200);
-    assert!(usuarios.iter().all(|u| {
-        u.get_str("email")
-            .unwrap()
-            .ends_with("@simulacion.eventflow.invalid")
-    }));
+    assert!(
+        usuarios
+            .iter()
+            .all(|(email, _)| email.ends_with("@simulacion.eventflow.invalid"))
+    );
     env.cmd()
         .args(["verificar", "--evento", e])
         .assert()
         .success();
 }
 
-#[tokio::test]
-async fn la_misma_semilla_repite_los_rechazos_de_pago() {
+async fn la_misma_semilla_repite_los_rechazos_de_pago(env: Entorno) {
     let args = [
         "--aforo",
         "50",
@@ -132,7 +117,8 @@ async fn la_misma_semilla_repite_los_rechazos_de_pago() {
         "--rechazo-pago",
         "0.3",
     ];
-    let (a, b) = (Entorno::nuevo(), Entorno::nuevo());
+    let b = otro_como(&env);
+    let a = env;
     let (ia, ib) = (informe(&a, &args), informe(&b, &args));
     // The k-th charge gets the k-th draw, and the sale ends at the 50th approval, so
     // the declines do not depend on how the purchases interleave.
@@ -141,31 +127,26 @@ async fn la_misma_semilla_repite_los_rechazos_de_pago() {
     assert_eq!(n(&ia, "confirmadas"), n(&ib, "confirmadas"));
 }
 
-/// Buyer number → tickets bought, read from the users' histories.
+/// Buyer number → tickets bought, read from the users' raw histories.
 async fn entradas_por_comprador(env: &Entorno) -> BTreeMap<u64, i64> {
-    documentos(env, "usuarios")
+    let emails = crudo::emails_crudos(env).await;
+    crudo::historiales_crudos(env)
         .await
         .iter()
-        .filter_map(|u| {
-            let email = u.get_str("email").unwrap();
-            let numero = email.split('@').next()?.rsplit('-').next()?.parse().ok()?;
-            let compra = u
-                .get_array("historial_compras")
-                .ok()?
-                .first()?
-                .as_document()?;
-            let entradas = match compra.get("entradas")? {
-                mongodb::bson::Bson::Int32(x) => i64::from(*x),
-                mongodb::bson::Bson::Int64(x) => *x,
-                _ => return None,
-            };
-            Some((numero, entradas))
+        .map(|c| {
+            let email = &emails[&c.usuario];
+            let numero = email
+                .split('@')
+                .next()
+                .and_then(|local| local.rsplit('-').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("email de comprador inesperado: {email}"));
+            (numero, c.entradas)
         })
         .collect()
 }
 
-#[tokio::test]
-async fn la_misma_semilla_da_a_cada_comprador_las_mismas_entradas() {
+async fn la_misma_semilla_da_a_cada_comprador_las_mismas_entradas(env: Entorno) {
     let args = |semilla: &'static str| {
         [
             "--aforo",
@@ -180,7 +161,8 @@ async fn la_misma_semilla_da_a_cada_comprador_las_mismas_entradas() {
             semilla,
         ]
     };
-    let (a, b, c) = (Entorno::nuevo(), Entorno::nuevo(), Entorno::nuevo());
+    let (b, c) = (otro_como(&env), otro_como(&env));
+    let a = env;
     informe(&a, &args("42"));
     informe(&b, &args("42"));
     informe(&c, &args("43"));
@@ -199,9 +181,7 @@ async fn la_misma_semilla_da_a_cada_comprador_las_mismas_entradas() {
     assert_ne!(ea, ec);
 }
 
-#[test]
-fn argumentos_sin_sentido_salen_con_2_sin_escribir_nada() {
-    let env = Entorno::nuevo();
+async fn argumentos_sin_sentido_salen_con_2_sin_escribir_nada(env: Entorno) {
     for (flag, valor) in [
         ("--aforo", "0"),
         ("--compradores", "0"),
@@ -220,9 +200,7 @@ fn argumentos_sin_sentido_salen_con_2_sin_escribir_nada() {
     }
 }
 
-#[tokio::test]
-async fn se_niega_a_mezclarse_con_datos_reales_salvo_con_permiso() {
-    let env = Entorno::nuevo();
+async fn se_niega_a_mezclarse_con_datos_reales_salvo_con_permiso(env: Entorno) {
     let out = env
         .cmd()
         .args([
@@ -250,14 +228,14 @@ async fn se_niega_a_mezclarse_con_datos_reales_salvo_con_permiso() {
         .stdout(predicate::str::is_empty())
         .stderr(predicate::str::contains(real.as_str()))
         .stderr(predicate::str::contains("--permitir-datos-existentes"));
-    assert!(documentos(&env, "eventos").await.is_empty());
-    assert_eq!(documentos(&env, "usuarios").await.len(), 1);
+    assert!(crudo::eventos_crudos(&env).await.is_empty());
+    assert_eq!(crudo::usuarios_guardados(&env).await, 1);
 
     let mut con_permiso = args.to_vec();
     con_permiso.push("--permitir-datos-existentes");
     let i = informe(&env, &con_permiso);
     assert_eq!(i["invariantes_ok"], true, "{i}");
-    assert_eq!(documentos(&env, "usuarios").await.len(), 11);
+    assert_eq!(crudo::usuarios_guardados(&env).await, 11);
     // The real user never takes part.
     let ana = env
         .cmd()
@@ -268,9 +246,43 @@ async fn se_niega_a_mezclarse_con_datos_reales_salvo_con_permiso() {
     assert_eq!(ana["historial_compras"], serde_json::json!([]));
 }
 
-#[tokio::test]
-async fn limpiar_borra_todo_lo_que_creo_la_simulacion() {
-    let env = Entorno::nuevo();
+async fn se_niega_si_ya_hay_un_evento_real(env: Entorno) {
+    let e = crate::eventos::crear_evento(&env, 100, 0);
+    let id = e["id"].as_str().unwrap();
+    simular(&env, &["--aforo", "5", "--compradores", "10"])
+        .assert()
+        .code(4)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(format!("ya tiene el evento {id}")));
+    assert_eq!(crudo::eventos_crudos(&env).await.len(), 1);
+    assert_eq!(crudo::usuarios_guardados(&env).await, 0);
+    assert_eq!(crudo::contador_crudo(&env, id).await, Some(100));
+}
+
+async fn se_niega_si_el_almacen_de_reservas_tiene_un_contador_ajeno(env: Entorno) {
+    // Another database sharing this reservation store (the same Redis prefix) left a
+    // counter whose event is not here.
+    let ajeno = EventoId::generar();
+    let alm = env.almacen().await;
+    assert!(
+        alm.reservas
+            .crear_contador(&ajeno, Aforo::new(10).unwrap())
+            .await
+            .unwrap()
+    );
+    simular(&env, &["--aforo", "5", "--compradores", "10"])
+        .assert()
+        .code(4)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(format!(
+            "el almacén de reservas ya tiene el evento {ajeno}"
+        )));
+    assert!(crudo::eventos_crudos(&env).await.is_empty());
+    assert_eq!(crudo::usuarios_guardados(&env).await, 0);
+    assert_eq!(crudo::contador_crudo(&env, ajeno.as_str()).await, Some(10));
+}
+
+async fn limpiar_borra_todo_lo_que_creo_la_simulacion(env: Entorno) {
     let out = env
         .cmd()
         .args([
@@ -292,14 +304,10 @@ async fn limpiar_borra_todo_lo_que_creo_la_simulacion() {
     for fila in ["confirmadas", "p50", "consistente", "limpieza"] {
         assert!(tabla.contains(fila), "falta {fila}:\n{tabla}");
     }
-    assert!(documentos(&env, "eventos").await.is_empty());
-    assert!(documentos(&env, "usuarios").await.is_empty());
-    let claves: Vec<String> = redis::cmd("KEYS")
-        .arg(env.clave("*"))
-        .query_async(&mut env.redis().await)
-        .await
-        .unwrap();
-    assert!(claves.is_empty(), "quedan claves en Redis: {claves:?}");
+    assert!(crudo::eventos_crudos(&env).await.is_empty());
+    assert_eq!(crudo::usuarios_guardados(&env).await, 0);
+    let restos = crudo::restos_crudos(&env).await;
+    assert!(restos.is_empty(), "quedan datos de reservas: {restos:?}");
 }
 
 #[test]
@@ -336,3 +344,14 @@ fn simular_funciona_igual_con_el_backend_embebido() {
     assert_eq!(i["verificar"]["consistente"], true, "{i}");
     assert_eq!(i["invariantes_ok"], true, "{i}");
 }
+
+en_ambos_backends!(
+    simular_una_venta_pequena_no_sobrevende_y_verificar_la_da_por_buena,
+    la_misma_semilla_repite_los_rechazos_de_pago,
+    la_misma_semilla_da_a_cada_comprador_las_mismas_entradas,
+    argumentos_sin_sentido_salen_con_2_sin_escribir_nada,
+    se_niega_a_mezclarse_con_datos_reales_salvo_con_permiso,
+    se_niega_si_ya_hay_un_evento_real,
+    se_niega_si_el_almacen_de_reservas_tiene_un_contador_ajeno,
+    limpiar_borra_todo_lo_que_creo_la_simulacion,
+);

@@ -47,6 +47,11 @@ pub(super) async fn aplicar(r: &Reservador, s: &Instantanea, accion: &Accion) ->
                 .as_ref()
                 .map(|ev| ev.aforo_total)
                 .ok_or_else(|| Error::no_encontrado("evento", e))?;
+            // A lost counter went with it (SQLite keeps both in one row): the capacity
+            // compare-and-set needs one, so rebuild it from the records first, atomically.
+            if s.contador.is_none() {
+                alm.reservas.recalcular_contador(e, a).await?;
+            }
             alm.reservas.ajustar_aforo(e, a, a).await?;
             format!("el almacén de reservas guarda ahora el aforo {a} del evento {e}")
         }

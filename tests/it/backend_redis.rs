@@ -1,6 +1,7 @@
-//! The Redis reservation store against a real redis-server: atomic takes and releases
-//! under concurrency, claims, the payment ledger, the key layout the contract names,
-//! failure when the server is down, and durability across a `kill -9`.
+//! What is Redis's own, against a real redis-server: the key layout the contract names,
+//! failure when the server is down or mute, durability across a `kill -9`, a flushed
+//! script cache, and the deployment's ACL user. The store's guarantees shared with
+//! SQLite are in `contrato`.
 
 use std::time::{Duration, Instant};
 
@@ -85,30 +86,13 @@ async fn las_claves_de_un_evento_llevan_su_etiqueta_de_hash() {
 }
 
 #[tokio::test]
-async fn un_registro_corrupto_es_una_inconsistencia_que_nombra_clave_y_campo() {
-    let env = Entorno::nuevo();
-    let s = almacen(&env).await;
-    let e = evento_con(&s, 10).await;
-    let r = tomada(&s, &e, 1).await;
-    let clave = env.clave(&format!("reserva:{{{e}}}:{}", r.reserva.id));
-    let mut con = env.redis().await;
-    let () = con.hset(&clave, "estado", "pagada").await.unwrap();
-    let err = s.ver(&r.reserva.id).await.unwrap_err();
-    assert_eq!(err.exit_code(), 8, "{err}");
-    let texto = err.to_string();
-    assert!(
-        texto.contains(&clave) && texto.contains("estado"),
-        "{texto}"
-    );
-}
-
-#[tokio::test]
 async fn un_servidor_caido_es_backend_caido_rapido_y_sin_contrasena() {
     let inicio = Instant::now();
     let url = Uri::new("redis://:secreto@127.0.0.1:1/");
     let err = RedisStore::conectar(&url, "").await.unwrap_err();
+    // A guard against hanging, not a speed test: a loaded machine may be slow to refuse.
     assert!(
-        inicio.elapsed() < Duration::from_secs(3),
+        inicio.elapsed() < Duration::from_secs(20),
         "{:?}",
         inicio.elapsed()
     );
@@ -120,7 +104,7 @@ async fn un_servidor_caido_es_backend_caido_rapido_y_sin_contrasena() {
 }
 
 #[tokio::test]
-async fn un_servidor_que_no_responde_falla_en_unos_dos_segundos() {
+async fn un_servidor_que_no_responde_falla_por_plazo_y_no_cuelga() {
     // Accepts connections (the kernel does, from the backlog) but never answers PING.
     let mudo = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = Uri::new(format!(
@@ -130,8 +114,11 @@ async fn un_servidor_que_no_responde_falla_en_unos_dos_segundos() {
     let inicio = Instant::now();
     let err = RedisStore::conectar(&url, "").await.unwrap_err();
     let tardo = inicio.elapsed();
-    assert!(tardo < Duration::from_secs(4), "{tardo:?}");
+    // The kind of failure is the point: the connection's own deadline ran out. The bound
+    // only guards against hanging forever, wide enough for a loaded 2-core machine.
     assert!(err.es_backend_caido(), "{err:?}");
+    assert!(err.to_string().contains("sin respuesta en 2 s"), "{err}");
+    assert!(tardo < Duration::from_secs(20), "{tardo:?}");
     assert!(!format!("{err} {err:?}").contains("secreto"), "{err}");
 }
 
@@ -231,8 +218,9 @@ async fn con_el_servidor_caido_cada_operacion_es_backend_caido() {
     for _ in 0..3 {
         let inicio = Instant::now();
         let err = s.contador(&e).await.unwrap_err();
+        // A guard against hanging on a dead server; the error kind is what is asserted.
         assert!(
-            inicio.elapsed() < Duration::from_secs(3),
+            inicio.elapsed() < Duration::from_secs(20),
             "{:?}",
             inicio.elapsed()
         );

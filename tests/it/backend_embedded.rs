@@ -7,133 +7,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use eventflow::config::{Backend, Config};
-use eventflow::domain::{
-    Aforo, Compra, Documento, Email, Entradas, Estado, EventoId, Fecha, NroDocumento, NuevoEvento,
-    NuevoUsuario, Precio, ReservaId, Texto, TipoDocumento, UsuarioId,
-};
+use eventflow::domain::{Estado, EventoId, Fecha, UsuarioId};
 use eventflow::store::embedded::{ARCHIVO, SqliteStore};
-use eventflow::store::{
-    Almacen, EventoStore, FiltroReservas, ModoImport, Paso, ReservaStore, UsuarioStore,
-};
+use eventflow::store::{FiltroReservas, Paso, ReservaStore};
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::fixtures::{aforo, evento_con, tomada};
-use crate::helpers::{binario, json};
+use crate::helpers::{Entorno, json};
+use crate::reservar::{evento, usuarios};
 
 /// The schema version this build writes (`store/embedded/esquema.rs`).
 const VERSION_DE_ESQUEMA: i64 = 3;
 
-/// A private data directory (and private XDG dirs) for one test.
-struct Embebido {
-    dir: tempfile::TempDir,
+fn archivo(env: &Entorno) -> PathBuf {
+    env.datos().join(ARCHIVO)
 }
 
-impl Embebido {
-    fn nuevo() -> Self {
-        Self {
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    fn datos(&self) -> PathBuf {
-        self.dir.path().join("datos")
-    }
-
-    fn archivo(&self) -> PathBuf {
-        self.datos().join(ARCHIVO)
-    }
-
-    /// The binary on this test's data directory.
-    fn cmd_std(&self) -> Command {
-        let mut c = binario_limpio(self.dir.path());
-        c.arg("--data-dir").arg(self.datos());
-        c
-    }
-
-    fn cmd(&self) -> assert_cmd::Command {
-        assert_cmd::Command::from_std(self.cmd_std())
-    }
-
-    /// The stores, connected as the CLI connects them.
-    async fn almacen(&self) -> Almacen {
-        let config = Config::con_backend(Backend::Embedded {
-            data_dir: self.datos(),
-        });
-        eventflow::store::conectar(&config)
-            .await
-            .expect("abrir el backend embebido")
-    }
-
-    async fn store(&self) -> SqliteStore {
-        SqliteStore::abrir(&self.datos()).await.unwrap()
-    }
+async fn store(env: &Entorno) -> SqliteStore {
+    SqliteStore::abrir(&env.datos()).await.unwrap()
 }
 
-/// `eventflow` with no `EVENTFLOW_*` variable and XDG dirs under `xdg`, so neither the
-/// developer's environment nor their config file can pick the backend.
-fn binario_limpio(xdg: &Path) -> Command {
-    let mut c = Command::new(binario());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("EVENTFLOW_") {
-            c.env_remove(k);
-        }
-    }
-    c.env("XDG_CONFIG_HOME", xdg.join("config"))
-        .env("XDG_DATA_HOME", xdg.join("data"))
-        .env("NO_COLOR", "1");
-    c
-}
-
-fn texto(campo: &'static str, s: &str) -> Texto {
-    Texto::parse(campo, s).unwrap()
-}
-
-fn nuevo_usuario(email: &str, documento: Option<(&str, &str)>) -> NuevoUsuario {
-    NuevoUsuario {
-        nombre: texto("nombre", "Juan"),
-        apellido: texto("apellido", "Pérez"),
-        email: Email::parse(email).unwrap(),
-        documento: documento.map(|(t, n)| Documento {
-            tipo: TipoDocumento::parse(t).unwrap(),
-            nro: NroDocumento::parse(n).unwrap(),
-        }),
-    }
-}
-
-fn nuevo_evento(nombre: &str, aforo: i64) -> NuevoEvento {
-    NuevoEvento {
-        nombre: texto("nombre", nombre),
-        fecha: Fecha::parse("2025-12-01T21:00:00Z").unwrap(),
-        lugar: texto("lugar", "Estadio"),
-        aforo: Aforo::new(aforo).unwrap(),
-        precio: Precio::new(100).unwrap(),
-    }
-}
-
-/// An event (and its counter) created as `eventos crear` creates it.
-async fn evento(alm: &Almacen, aforo: i64) -> EventoId {
-    eventflow::servicios::eventos::crear(alm, nuevo_evento("Concierto", aforo))
-        .await
-        .unwrap()
-        .id
-}
-
-async fn usuarios(alm: &Almacen, n: usize) -> Vec<UsuarioId> {
-    let mut ids = Vec::with_capacity(n);
-    for i in 0..n {
-        let u = alm
-            .usuarios
-            .crear(nuevo_usuario(&format!("c{i}@example.com"), None))
-            .await
-            .unwrap();
-        ids.push(u.id);
-    }
-    ids
-}
-
-fn crear_usuario(env: &Embebido, email: &str, documento: &[&str]) -> assert_cmd::Command {
+fn crear_usuario(env: &Entorno, email: &str, documento: &[&str]) -> assert_cmd::Command {
     let mut c = env.cmd();
     c.args([
         "-o",
@@ -151,7 +45,7 @@ fn crear_usuario(env: &Embebido, email: &str, documento: &[&str]) -> assert_cmd:
     c
 }
 
-fn reservar(env: &Embebido, e: &str, u: &str, n: &str) -> assert_cmd::Command {
+fn reservar(env: &Entorno, e: &str, u: &str, n: &str) -> assert_cmd::Command {
     let mut c = env.cmd();
     c.args([
         "-o",
@@ -172,7 +66,7 @@ fn salida_json(c: &mut assert_cmd::Command) -> Value {
     json(&out.get_output().stdout)
 }
 
-fn reservas_de(env: &Embebido, e: &str) -> Vec<Value> {
+fn reservas_de(env: &Entorno, e: &str) -> Vec<Value> {
     salida_json(
         env.cmd()
             .args(["-o", "json", "reservas", "listar", "--evento", e]),
@@ -182,8 +76,10 @@ fn reservas_de(env: &Embebido, e: &str) -> Vec<Value> {
     .clone()
 }
 
-fn verificar_ok(env: &Embebido) {
+/// `verificar` over every event, and the raw-store judge (`crudo`) on event `e`.
+async fn verificar_ok(env: &Entorno, e: &str) {
     env.cmd().arg("verificar").assert().success();
+    crate::crudo::comprobar_invariantes(env, e).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -192,7 +88,7 @@ fn verificar_ok(env: &Embebido) {
 
 #[test]
 fn usuarios_se_crean_se_ven_y_no_se_duplican_sin_servidores() {
-    let env = Embebido::nuevo();
+    let env = Entorno::embebido();
     let u = salida_json(&mut crear_usuario(&env, "juan@example.com", &[]));
     let id = u["id"].as_str().unwrap();
     assert!(
@@ -204,7 +100,7 @@ fn usuarios_se_crean_se_ven_y_no_se_duplican_sin_servidores() {
     assert!(u.get("tipo_documento").is_none());
     let visto = salida_json(env.cmd().args(["-o", "json", "usuarios", "ver", id]));
     assert_eq!(visto, u);
-    assert!(env.archivo().is_file(), "{}", env.archivo().display());
+    assert!(archivo(&env).is_file(), "{}", archivo(&env).display());
 
     crear_usuario(&env, "Juan@Example.com", &[])
         .assert()
@@ -252,7 +148,7 @@ fn usuarios_se_crean_se_ven_y_no_se_duplican_sin_servidores() {
 
 #[tokio::test]
 async fn eventos_crear_pone_el_contador_en_el_aforo_y_reservar_lo_agota() {
-    let env = Embebido::nuevo();
+    let env = Entorno::embebido();
     let e = salida_json(env.cmd().args([
         "-o",
         "json",
@@ -277,7 +173,7 @@ async fn eventos_crear_pone_el_contador_en_el_aforo_y_reservar_lo_agota() {
         ),
         (Some(3), Some(3))
     );
-    let s = env.store().await;
+    let s = store(&env).await;
     let id = EventoId::parse(&eid).unwrap();
     assert_eq!(s.contador(&id).await.unwrap(), Some(3));
 
@@ -309,14 +205,14 @@ async fn eventos_crear_pone_el_contador_en_el_aforo_y_reservar_lo_agota() {
     assert_eq!(visto["reservas_activas"].as_array().unwrap().len(), 2);
     let historial = salida_json(env.cmd().args(["-o", "json", "usuarios", "ver", &u1]));
     assert_eq!(historial["historial_compras"][0]["entradas"], 2);
-    verificar_ok(&env);
+    verificar_ok(&env, &eid).await;
 }
 
 #[tokio::test]
 async fn reservar_rechazado_o_desconocido_sale_con_6_y_3_sin_dejar_entradas_fuera() {
-    let env = Embebido::nuevo();
+    let env = Entorno::embebido();
     let alm = env.almacen().await;
-    let e = evento(&alm, 5).await;
+    let e = evento(&alm, 5, 100).await;
     let u = usuarios(&alm, 1).await.remove(0);
 
     reservar(&env, e.as_str(), u.as_str(), "2")
@@ -350,14 +246,14 @@ async fn reservar_rechazado_o_desconocido_sale_con_6_y_3_sin_dejar_entradas_fuer
         .args(["--clave-idempotencia", "pedido-1"])
         .assert()
         .code(4);
-    verificar_ok(&env);
+    verificar_ok(&env, e.as_str()).await;
 }
 
 #[tokio::test]
 async fn cien_procesos_compiten_por_veinte_entradas_en_un_mismo_archivo() {
-    let env = Embebido::nuevo();
+    let env = Entorno::embebido();
     let alm = env.almacen().await;
-    let e = evento(&alm, 20).await;
+    let e = evento(&alm, 20, 100).await;
     let us = usuarios(&alm, 100).await;
     let hijos: Vec<_> = us
         .iter()
@@ -390,10 +286,10 @@ async fn cien_procesos_compiten_por_veinte_entradas_en_un_mismo_archivo() {
     assert_eq!(ev.entradas_disponibles, 0);
     assert_eq!(ev.reservas_activas.len(), 20);
     assert_eq!(alm.usuarios.compras_de_evento(&e).await.unwrap().len(), 20);
-    verificar_ok(&env);
+    verificar_ok(&env, e.as_str()).await;
 }
 
-fn reservar_std(env: &Embebido, e: &EventoId, u: &UsuarioId) -> Command {
+fn reservar_std(env: &Entorno, e: &EventoId, u: &UsuarioId) -> Command {
     let mut c = env.cmd_std();
     c.args([
         "-o",
@@ -412,7 +308,7 @@ fn reservar_std(env: &Embebido, e: &EventoId, u: &UsuarioId) -> Command {
 #[test]
 fn dos_procesos_que_migran_el_mismo_archivo_nuevo_tienen_exito() {
     for _ in 0..5 {
-        let env = Embebido::nuevo();
+        let env = Entorno::embebido();
         let hijos: Vec<_> = (0..2)
             .map(|_| {
                 env.cmd_std()
@@ -433,13 +329,13 @@ fn dos_procesos_que_migran_el_mismo_archivo_nuevo_tienen_exito() {
             );
             assert_eq!(json(&out.stdout), serde_json::json!([]));
         }
-        assert_eq!(version_de_esquema(&env.archivo()), VERSION_DE_ESQUEMA);
+        assert_eq!(version_de_esquema(&archivo(&env)), VERSION_DE_ESQUEMA);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ocho_aperturas_simultaneas_de_un_archivo_nuevo_lo_migran_una_vez() {
-    let env = Embebido::nuevo();
+    let env = Entorno::embebido();
     let tareas: Vec<_> = (0..8)
         .map(|_| {
             let d = env.datos();
@@ -449,8 +345,8 @@ async fn ocho_aperturas_simultaneas_de_un_archivo_nuevo_lo_migran_una_vez() {
     for t in tareas {
         t.await.unwrap().unwrap();
     }
-    assert_eq!(version_de_esquema(&env.archivo()), VERSION_DE_ESQUEMA);
-    let s = env.store().await;
+    assert_eq!(version_de_esquema(&archivo(&env)), VERSION_DE_ESQUEMA);
+    let s = store(&env).await;
     assert_eq!(s.ping().await.unwrap().split(' ').next(), Some("SQLite"));
 }
 
@@ -463,11 +359,11 @@ fn version_de_esquema(archivo: &Path) -> i64 {
 
 #[test]
 fn un_archivo_danado_sale_con_7_y_nombra_la_ruta() {
-    let env = Embebido::nuevo();
+    let env = Entorno::embebido();
     std::fs::create_dir_all(env.datos()).unwrap();
     let basura: Vec<u8> = (0..8192u32).map(|i| (i * 7 + 13) as u8).collect();
-    std::fs::write(env.archivo(), basura).unwrap();
-    let ruta = env.archivo().display().to_string();
+    std::fs::write(archivo(&env), basura).unwrap();
+    let ruta = archivo(&env).display().to_string();
     env.cmd()
         .args(["usuarios", "listar"])
         .assert()
@@ -484,22 +380,24 @@ fn un_archivo_danado_sale_con_7_y_nombra_la_ruta() {
 
 #[test]
 fn un_archivo_bloqueado_mas_alla_del_plazo_sale_con_7_sin_escribir_nada() {
-    let env = Embebido::nuevo();
+    let env = Entorno::embebido();
     env.cmd().args(["usuarios", "listar"]).assert().success();
     // Another process holding the write lock and never letting go.
-    let bloqueo = rusqlite::Connection::open(env.archivo()).unwrap();
+    let bloqueo = rusqlite::Connection::open(archivo(&env)).unwrap();
     bloqueo.execute_batch("BEGIN IMMEDIATE").unwrap();
     let inicio = std::time::Instant::now();
     crear_usuario(&env, "juan@example.com", &[])
         .assert()
         .code(7)
         .stderr(predicate::str::contains(
-            env.archivo().display().to_string(),
+            archivo(&env).display().to_string(),
         ))
         .stderr(predicate::str::contains("bloqueada"));
     let tardo = inicio.elapsed();
+    // It waited out the 5 s lock deadline (never sooner); the upper bound only guards
+    // against waiting forever, wide enough for a loaded 2-core machine.
     assert!(
-        tardo >= Duration::from_secs(4) && tardo < Duration::from_secs(15),
+        tardo >= Duration::from_secs(4) && tardo < Duration::from_secs(60),
         "{tardo:?}"
     );
     // Readers are never blocked by a writer in WAL mode.
@@ -512,11 +410,12 @@ fn un_archivo_bloqueado_mas_alla_del_plazo_sale_con_7_sin_escribir_nada() {
 #[test]
 fn un_directorio_de_datos_que_no_se_puede_crear_sale_con_7_y_nombra_la_ruta() {
     // Under a regular file: refused even to root, unlike permission bits.
-    let tmp = tempfile::tempdir().unwrap();
-    let archivo = tmp.path().join("archivo");
+    let env = Entorno::embebido();
+    let archivo = env.dir.path().join("archivo");
     std::fs::write(&archivo, "no soy un directorio").unwrap();
     let datos = archivo.join("sub");
-    let out = binario_limpio(tmp.path())
+    let out = env
+        .cmd_std()
         .arg("--data-dir")
         .arg(&datos)
         .args(["usuarios", "listar"])
@@ -530,9 +429,9 @@ fn un_directorio_de_datos_que_no_se_puede_crear_sale_con_7_y_nombra_la_ruta() {
 
 #[tokio::test]
 async fn un_proceso_muerto_en_pleno_pago_se_compensa_y_verifica() {
-    let env = Embebido::nuevo();
+    let env = Entorno::embebido();
     let alm = env.almacen().await;
-    let e = evento(&alm, 5).await;
+    let e = evento(&alm, 5, 100).await;
     let u = usuarios(&alm, 1).await.remove(0);
     let out = reservar(&env, e.as_str(), u.as_str(), "2")
         .env("EVENTFLOW_FAULT", "crash@pago")
@@ -546,7 +445,7 @@ async fn un_proceso_muerto_en_pleno_pago_se_compensa_y_verifica() {
     // Wait for the hold to expire: the expiry is the point of the test, not readiness.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     env.cmd().arg("compensar").assert().success();
-    verificar_ok(&env);
+    verificar_ok(&env, e.as_str()).await;
 
     let rs = reservas_de(&env, e.as_str());
     assert_eq!(rs.len(), 1);
@@ -566,9 +465,9 @@ async fn un_proceso_muerto_en_pleno_pago_se_compensa_y_verifica() {
 
 #[tokio::test]
 async fn kill_9_mientras_se_cobra_deja_una_retencion_que_compensar_libera() {
-    let env = Embebido::nuevo();
+    let env = Entorno::embebido();
     let alm = env.almacen().await;
-    let e = evento(&alm, 5).await;
+    let e = evento(&alm, 5, 100).await;
     let u = usuarios(&alm, 1).await.remove(0);
     let mut hijo = reservar_std(&env, &e, &u)
         .env("EVENTFLOW_PAGO_LATENCIA_MS", "30000")
@@ -602,26 +501,28 @@ async fn kill_9_mientras_se_cobra_deja_una_retencion_que_compensar_libera() {
     assert_eq!(final_.reserva.estado, Estado::Expirada);
     assert_eq!(alm.reservas.contador(&e).await.unwrap(), Some(5));
     assert_eq!(alm.reservas.cobro(&final_).await.unwrap(), None);
-    verificar_ok(&env);
+    verificar_ok(&env, e.as_str()).await;
 }
 
 #[test]
 fn estado_dice_embedded_y_la_ruta_de_los_datos() {
-    let env = Embebido::nuevo();
+    let env = Entorno::embebido();
     let informe = salida_json(env.cmd().args(["-o", "json", "estado"]));
     assert_eq!(informe["backend"], "embedded");
     let c = &informe["componentes"][0];
     assert_eq!(c["nombre"], "SQLite");
     assert_eq!(c["conectado"], true);
-    assert_eq!(c["direccion"], env.archivo().display().to_string());
+    assert_eq!(c["direccion"], archivo(&env).display().to_string());
     assert!(c["version"].as_str().unwrap().starts_with("SQLite 3."));
-    assert!(env.archivo().is_file());
+    assert!(archivo(&env).is_file());
 }
 
 #[test]
 fn sin_data_dir_los_datos_van_al_directorio_de_datos_de_la_plataforma() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = binario_limpio(tmp.path())
+    let env = Entorno::embebido();
+    let out = env
+        .cmd_std()
+        .env_remove("EVENTFLOW_DATA_DIR")
         .args(["-o", "json", "estado"])
         .output()
         .unwrap();
@@ -630,219 +531,10 @@ fn sin_data_dir_los_datos_van_al_directorio_de_datos_de_la_plataforma() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let esperado = tmp.path().join("data").join("eventflow");
+    let esperado = env.dir.path().join("data").join("eventflow");
     assert_eq!(
         json(&out.stdout)["componentes"][0]["direccion"],
         esperado.join(ARCHIVO).display().to_string()
     );
     assert!(esperado.join(ARCHIVO).is_file());
-}
-
-#[tokio::test]
-async fn un_registro_corrupto_es_una_inconsistencia_que_nombra_fila_y_campo() {
-    let env = Embebido::nuevo();
-    let s = env.store().await;
-    let e = evento_con(&s, 10).await;
-    let r = tomada(&s, &e, 1).await;
-    rusqlite::Connection::open(env.archivo())
-        .unwrap()
-        .execute(
-            "UPDATE reservas SET estado = 'pagada' WHERE id = ?1",
-            [r.reserva.id.as_str()],
-        )
-        .unwrap();
-    let err = ReservaStore::ver(&s, &r.reserva.id).await.unwrap_err();
-    assert_eq!(err.exit_code(), 8, "{err}");
-    let texto = err.to_string();
-    assert!(
-        texto.contains(r.reserva.id.as_str()) && texto.contains("estado"),
-        "{texto}"
-    );
-}
-
-#[tokio::test]
-async fn usuarios_duplicados_historial_y_eliminar_como_en_mongo() {
-    let env = Embebido::nuevo();
-    let s = env.store().await;
-    let u = UsuarioStore::crear(&s, nuevo_usuario("juan@example.com", Some(("DNI", "1"))))
-        .await
-        .unwrap();
-    let otro = UsuarioStore::crear(&s, nuevo_usuario("ana@example.com", None))
-        .await
-        .unwrap();
-    let e = UsuarioStore::actualizar(
-        &s,
-        &otro.id,
-        eventflow::domain::CambiosUsuario {
-            email: Some(Email::parse("juan@example.com").unwrap()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "ya existe un usuario con el email juan@example.com"
-    );
-    assert_eq!(UsuarioStore::ver(&s, &otro.id).await.unwrap(), otro);
-
-    let c = Compra {
-        evento_id: EventoId::generar(),
-        reserva_id: ReservaId::generar(),
-        fecha_compra: Fecha::parse("2025-12-01T21:00:00.123Z").unwrap(),
-        entradas: Entradas::new(2).unwrap(),
-    };
-    s.registrar_compra(&u.id, &c).await.unwrap();
-    s.registrar_compra(&u.id, &c).await.unwrap();
-    assert_eq!(
-        UsuarioStore::ver(&s, &u.id)
-            .await
-            .unwrap()
-            .historial_compras,
-        vec![c.clone()]
-    );
-    assert_eq!(
-        s.compras_de_evento(&c.evento_id).await.unwrap(),
-        vec![(u.id.clone(), c.clone())]
-    );
-    let err = s
-        .registrar_compra(&UsuarioId::generar(), &c)
-        .await
-        .unwrap_err();
-    assert_eq!(err.exit_code(), 3);
-    let err = UsuarioStore::eliminar(&s, &u.id).await.unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "el usuario {} tiene 1 compras en su historial; cancele sus reservas antes de eliminarlo",
-            u.id
-        )
-    );
-    s.quitar_compra(&u.id, &c.reserva_id).await.unwrap();
-    s.quitar_compra(&u.id, &c.reserva_id).await.unwrap();
-    UsuarioStore::eliminar(&s, &u.id).await.unwrap();
-    assert_eq!(
-        UsuarioStore::eliminar(&s, &u.id)
-            .await
-            .unwrap_err()
-            .exit_code(),
-        3
-    );
-}
-
-#[tokio::test]
-async fn importar_usuarios_rechaza_duplicados_y_el_upsert_conserva_el_historial() {
-    let env = Embebido::nuevo();
-    let s = env.store().await;
-    let previo = UsuarioStore::crear(&s, nuevo_usuario("existe@example.com", Some(("DNI", "9"))))
-        .await
-        .unwrap();
-    let lote = vec![
-        nuevo_usuario("a@example.com", None),
-        nuevo_usuario("a@example.com", None),
-        nuevo_usuario("existe@example.com", None),
-        nuevo_usuario("b@example.com", Some(("DNI", "9"))),
-        nuevo_usuario("c@example.com", None),
-    ];
-    let r = UsuarioStore::importar(&s, lote, ModoImport::Insertar)
-        .await
-        .unwrap();
-    assert_eq!((r.insertados, r.actualizados), (2, 0));
-    assert_eq!(
-        r.rechazados,
-        vec![
-            (
-                1,
-                "ya existe un usuario con el email a@example.com".to_owned()
-            ),
-            (
-                2,
-                "ya existe un usuario con el email existe@example.com".to_owned()
-            ),
-            (3, "ya existe un usuario con el documento DNI 9".to_owned()),
-        ]
-    );
-
-    s.registrar_compra(
-        &previo.id,
-        &Compra {
-            evento_id: EventoId::generar(),
-            reserva_id: ReservaId::generar(),
-            fecha_compra: Fecha::parse("2025-12-01T21:00:00Z").unwrap(),
-            entradas: Entradas::new(1).unwrap(),
-        },
-    )
-    .await
-    .unwrap();
-    let mut cambiado = nuevo_usuario("existe@example.com", Some(("DNI", "7")));
-    cambiado.nombre = texto("nombre", "Nuevo");
-    let lote = vec![
-        cambiado,
-        nuevo_usuario("d@example.com", None),
-        nuevo_usuario("e@example.com", Some(("DNI", "7"))),
-    ];
-    let r = UsuarioStore::importar(&s, lote, ModoImport::Upsert)
-        .await
-        .unwrap();
-    assert_eq!((r.insertados, r.actualizados), (1, 1), "{r:?}");
-    assert_eq!(
-        r.rechazados,
-        vec![(2, "ya existe un usuario con el documento DNI 7".to_owned())]
-    );
-    let visto = UsuarioStore::ver(&s, &previo.id).await.unwrap();
-    assert_eq!(visto.nombre.as_str(), "Nuevo");
-    assert_eq!(visto.documento().unwrap().to_string(), "DNI 7");
-    assert_eq!(visto.historial_compras.len(), 1);
-}
-
-#[tokio::test]
-async fn importar_eventos_devuelve_los_ids_y_el_upsert_no_toca_aforo_ni_ventas() {
-    let env = Embebido::nuevo();
-    let s = env.store().await;
-    let lote = vec![nuevo_evento("A", 10), nuevo_evento("B", 20)];
-    let r = EventoStore::importar(&s, lote.clone(), ModoImport::Upsert)
-        .await
-        .unwrap();
-    assert_eq!((r.insertados, r.actualizados), (2, 0));
-    let a = EventoId::parse(&r.insertados_ids.iter().find(|x| x.0 == 0).unwrap().1).unwrap();
-    let reserva = ReservaId::generar();
-    s.aplicar_venta(&a, &reserva, Entradas::new(3).unwrap())
-        .await
-        .unwrap();
-    s.aplicar_venta(&a, &reserva, Entradas::new(3).unwrap())
-        .await
-        .unwrap();
-
-    let mut otra_vez = lote;
-    otra_vez[0].aforo = aforo(500);
-    otra_vez[0].lugar = texto("lugar", "Nuevo lugar");
-    otra_vez.push(nuevo_evento("C", 5));
-    let r = EventoStore::importar(&s, otra_vez, ModoImport::Upsert)
-        .await
-        .unwrap();
-    assert_eq!((r.insertados, r.actualizados), (1, 2), "{r:?}");
-    assert_eq!(r.insertados_ids.len(), 1);
-    assert_eq!(r.insertados_ids[0].0, 2);
-    let visto = EventoStore::ver(&s, &a).await.unwrap();
-    assert_eq!(visto.lugar.as_str(), "Nuevo lugar");
-    assert_eq!(visto.aforo_total.get(), 10);
-    assert_eq!(visto.entradas_disponibles, 7);
-    assert_eq!(visto.reservas_activas, vec![reserva.clone()]);
-
-    let r = EventoStore::importar(&s, vec![nuevo_evento("A", 1)], ModoImport::Insertar)
-        .await
-        .unwrap();
-    assert_eq!(r.insertados_ids.len(), 1);
-    assert_eq!(EventoStore::listar(&s, 10, None).await.unwrap().len(), 4);
-
-    s.revertir_venta(&a, &reserva, Entradas::new(3).unwrap())
-        .await
-        .unwrap();
-    s.revertir_venta(&a, &reserva, Entradas::new(3).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(
-        EventoStore::ver(&s, &a).await.unwrap().entradas_disponibles,
-        10
-    );
 }

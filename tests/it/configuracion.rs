@@ -1,0 +1,248 @@
+//! Where settings come from, through the real binary and only what it shows: the backend
+//! and data file `estado -o json` reports, and where data lands. Precedence is flag >
+//! environment > config file (`--config`, then `EVENTFLOW_CONFIG`, then `eventflow.toml`
+//! in the platform's config directory) > default; `--backend` forces one. Also
+//! `completions`, for every shell.
+
+use std::path::{Path, PathBuf};
+
+use predicates::prelude::*;
+use serde_json::Value;
+
+use crate::crudo;
+use crate::helpers::{Entorno, json};
+
+/// The binary with no `EVENTFLOW_*` setting at all (only this test's private XDG dirs).
+fn sin_ajustes(env: &Entorno) -> assert_cmd::Command {
+    let mut c = env.cmd();
+    for v in [
+        "EVENTFLOW_DATA_DIR",
+        "EVENTFLOW_MONGO_URI",
+        "EVENTFLOW_REDIS_URL",
+        "EVENTFLOW_MONGO_DB",
+        "EVENTFLOW_REDIS_PREFIX",
+    ] {
+        c.env_remove(v);
+    }
+    c
+}
+
+fn estado(c: &mut assert_cmd::Command) -> Value {
+    let out = c.args(["-o", "json", "estado"]).assert().success();
+    json(&out.get_output().stdout)
+}
+
+/// The SQLite file `estado` reports.
+fn archivo_de(c: &mut assert_cmd::Command) -> PathBuf {
+    let e = estado(c);
+    assert_eq!(e["backend"], "embedded", "{e}");
+    PathBuf::from(e["componentes"][0]["direccion"].as_str().unwrap())
+}
+
+fn en(dir: &Path) -> PathBuf {
+    dir.join("eventflow.sqlite3")
+}
+
+/// Writes a config file setting `data_dir` (plus `extra` lines); returns its path.
+fn archivo_config(ruta: &Path, data_dir: &Path, extra: &str) -> PathBuf {
+    std::fs::create_dir_all(ruta.parent().unwrap()).unwrap();
+    std::fs::write(
+        ruta,
+        format!("data_dir = {:?}\n{extra}", data_dir.display().to_string()),
+    )
+    .unwrap();
+    ruta.to_owned()
+}
+
+#[test]
+fn el_archivo_del_directorio_de_configuracion_se_lee_sin_que_nadie_lo_nombre() {
+    let env = Entorno::embebido();
+    let datos = env.dir.path().join("del-archivo");
+    // $XDG_CONFIG_HOME/eventflow/eventflow.toml
+    let defecto = env.dir.path().join("config/eventflow/eventflow.toml");
+    archivo_config(&defecto, &datos, "");
+    assert_eq!(archivo_de(&mut sin_ajustes(&env)), en(&datos));
+    assert!(
+        en(&datos).is_file(),
+        "los datos no están en {}",
+        datos.display()
+    );
+}
+
+#[test]
+fn config_gana_a_eventflow_config_que_gana_al_archivo_por_defecto() {
+    let env = Entorno::embebido();
+    let d = |n: &str| env.dir.path().join(n);
+    archivo_config(&d("config/eventflow/eventflow.toml"), &d("defecto"), "");
+    let uno = archivo_config(&d("uno.toml"), &d("uno"), "");
+    let dos = archivo_config(&d("dos.toml"), &d("dos"), "");
+    assert_eq!(
+        archivo_de(sin_ajustes(&env).env("EVENTFLOW_CONFIG", &uno)),
+        en(&d("uno"))
+    );
+    assert_eq!(
+        archivo_de(
+            sin_ajustes(&env)
+                .env("EVENTFLOW_CONFIG", &uno)
+                .arg("--config")
+                .arg(&dos)
+        ),
+        en(&d("dos"))
+    );
+}
+
+#[test]
+fn un_flag_gana_al_entorno_que_gana_al_archivo() {
+    let env = Entorno::embebido();
+    let d = |n: &str| env.dir.path().join(n);
+    let archivo = archivo_config(&d("a.toml"), &d("archivo"), "");
+    let base = || {
+        let mut c = sin_ajustes(&env);
+        c.arg("--config").arg(&archivo);
+        c
+    };
+    assert_eq!(archivo_de(&mut base()), en(&d("archivo")));
+    assert_eq!(
+        archivo_de(base().env("EVENTFLOW_DATA_DIR", d("entorno"))),
+        en(&d("entorno"))
+    );
+    assert_eq!(
+        archivo_de(
+            base()
+                .env("EVENTFLOW_DATA_DIR", d("entorno"))
+                .arg("--data-dir")
+                .arg(d("flag"))
+        ),
+        en(&d("flag"))
+    );
+}
+
+#[test]
+fn un_archivo_nombrado_que_falta_o_no_se_entiende_sale_con_2_y_lo_nombra() {
+    let env = Entorno::embebido();
+    let falta = env.dir.path().join("no-existe.toml");
+    sin_ajustes(&env)
+        .arg("--config")
+        .arg(&falta)
+        .arg("estado")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(falta.display().to_string()));
+    let malo = env.dir.path().join("malo.toml");
+    std::fs::write(&malo, "clave_que_no_existe = 1\n").unwrap();
+    sin_ajustes(&env)
+        .env("EVENTFLOW_CONFIG", &malo)
+        .arg("estado")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(malo.display().to_string()))
+        .stderr(predicate::str::contains("clave_que_no_existe"));
+}
+
+/// The MongoDB + Redis settings of `env` as config-file lines.
+fn servidores_en_toml(env: &Entorno) -> String {
+    format!(
+        "mongo_uri = {:?}\nredis_url = {:?}\nmongo_db = {:?}\nredis_prefix = {:?}\n",
+        env.mongo_uri, env.redis_url, env.db, env.prefijo
+    )
+}
+
+#[tokio::test]
+async fn las_uris_del_archivo_eligen_mongo_y_los_datos_van_a_esa_base() {
+    let env = Entorno::nuevo();
+    let archivo = env.dir.path().join("config/eventflow/eventflow.toml");
+    std::fs::create_dir_all(archivo.parent().unwrap()).unwrap();
+    std::fs::write(&archivo, servidores_en_toml(&env)).unwrap();
+    let e = estado(&mut sin_ajustes(&env));
+    assert_eq!(e["backend"], "mongo", "{e}");
+    sin_ajustes(&env)
+        .args(["usuarios", "crear", "--nombre", "Ana", "--apellido", "B"])
+        .args(["--email", "ana@example.com"])
+        .assert()
+        .success();
+    assert_eq!(
+        crudo::usuarios_crudos(&env).await,
+        vec![("ana@example.com".to_owned(), "Ana".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn backend_fuerza_el_embebido_aunque_haya_uris() {
+    let env = Entorno::nuevo();
+    let datos = env.dir.path().join("embebido");
+    let archivo = archivo_config(
+        &env.dir.path().join("config/eventflow/eventflow.toml"),
+        &datos,
+        &servidores_en_toml(&env),
+    );
+    // URIs in the file and in the environment; the flag and the variable force SQLite.
+    assert_eq!(
+        archivo_de(env.cmd().arg("--backend").arg("embedded")),
+        en(&datos)
+    );
+    assert_eq!(
+        archivo_de(env.cmd().env("EVENTFLOW_BACKEND", "embedded")),
+        en(&datos)
+    );
+    // The same in the file: a file `backend` is still below an environment variable.
+    std::fs::write(
+        &archivo,
+        format!(
+            "backend = \"embedded\"\n{}",
+            std::fs::read_to_string(&archivo).unwrap()
+        ),
+    )
+    .unwrap();
+    assert_eq!(archivo_de(&mut sin_ajustes(&env)), en(&datos));
+    let e = estado(env.cmd().env("EVENTFLOW_BACKEND", "mongo"));
+    assert_eq!(e["backend"], "mongo", "{e}");
+    assert_eq!(crudo::usuarios_guardados(&env).await, 0);
+}
+
+#[test]
+fn una_uri_sin_la_otra_es_un_error_de_uso() {
+    let env = Entorno::nuevo();
+    sin_ajustes(&env)
+        .env("EVENTFLOW_MONGO_URI", &env.mongo_uri)
+        .arg("estado")
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty());
+    sin_ajustes(&env)
+        .arg("--redis-url")
+        .arg(&env.redis_url)
+        .arg("estado")
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn completions_genera_un_script_para_cada_shell_que_nombra_los_subcomandos() {
+    let env = Entorno::embebido();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = env.cmd().args(["completions", shell]).assert().success();
+        let script = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        assert!(script.len() > 1000, "{shell}: {script}");
+        for sub in [
+            "usuarios",
+            "eventos",
+            "reservar",
+            "reservas",
+            "compensar",
+            "verificar",
+            "simular",
+            "serve",
+        ] {
+            assert!(script.contains(sub), "{shell} no menciona {sub}");
+        }
+        assert!(script.contains("eventflow"), "{shell}");
+    }
+    env.cmd()
+        .args(["completions", "cmd.exe"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("cmd.exe"));
+    // No store is opened to print a script.
+    assert!(!env.datos().exists());
+}
