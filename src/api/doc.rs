@@ -110,8 +110,9 @@ pub struct ReservaConPago {
 #[openapi(
     info(
         title = "EventFlow",
-        description = "Venta de entradas sin sobreventa: usuarios y eventos en MongoDB, \
-                       reservas en Redis, la compra como saga. Cada error responde \
+        description = "Venta de entradas sin sobreventa: usuarios y eventos en MongoDB y \
+                       reservas en Redis, o todo en un archivo SQLite embebido; la compra \
+                       como saga. Cada error responde \
                        {\"error\": {\"codigo\", \"mensaje\"}}."
     ),
     paths(
@@ -126,9 +127,9 @@ pub struct ReservaConPago {
         usuarios::CrearUsuario, eventos::CrearEvento, reservas::CrearReserva,
     )),
     tags(
-        (name = "usuarios", description = "perfiles e historial de compras (MongoDB)"),
-        (name = "eventos", description = "eventos y su aforo (MongoDB + contador en Redis)"),
-        (name = "reservas", description = "la compra como saga (Redis)"),
+        (name = "usuarios", description = "perfiles e historial de compras (MongoDB o SQLite)"),
+        (name = "eventos", description = "eventos y su aforo (MongoDB + contador en Redis, o SQLite)"),
+        (name = "reservas", description = "la compra como saga (Redis o SQLite)"),
         (name = "salud", description = "estado de los almacenes"),
     )
 )]

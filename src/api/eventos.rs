@@ -55,7 +55,6 @@ impl CrearEvento {
     responses(
         (status = 201, description = "evento creado", body = doc::Evento),
         (status = 400, description = "JSON mal formado o content-type distinto de JSON", body = CuerpoError),
-        (status = 409, description = "ya existe un evento con ese nombre y fecha", body = CuerpoError),
         (status = 422, description = "campo inválido, desconocido o ausente", body = CuerpoError),
     ))]
 pub async fn crear(

@@ -28,7 +28,7 @@ use crate::error::Result;
 use crate::store::Almacen;
 pub use output::Formato;
 
-/// EventFlow: venta de entradas sin sobreventa, sobre MongoDB + Redis.
+/// EventFlow: venta de entradas sin sobreventa, en un archivo SQLite embebido o sobre MongoDB + Redis.
 #[derive(Debug, Parser)]
 #[command(
     name = "eventflow",

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::reservas::{Fallos, PasarelaSimulada, Reservador};
-use crate::store::{Almacen, ReservaStore};
+use crate::store::{Almacen, CobroStore};
 
 mod ajustes;
 mod archivo;
@@ -144,7 +144,7 @@ impl Config {
 
     /// The simulated payment gateway over `libro`: `EVENTFLOW_PAGO_RECHAZO` (0..1,
     /// default 0) and `EVENTFLOW_PAGO_LATENCIA_MS` (default 0).
-    pub fn pasarela(&self, libro: Arc<dyn ReservaStore>) -> Result<PasarelaSimulada> {
+    pub fn pasarela(&self, libro: Arc<dyn CobroStore>) -> Result<PasarelaSimulada> {
         let v = &self.capas.valores;
         let rechazo = match &v.pago_rechazo {
             Some(raw) => raw

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use crate::error::{Error, Result};
-use crate::store::{Cobro, RegistroSaga, ReservaStore};
+use crate::store::{Cobro, CobroStore, RegistroSaga};
 
 #[async_trait]
 pub trait Pasarela: Send + Sync {
@@ -23,7 +23,7 @@ pub trait Pasarela: Send + Sync {
 /// Declines a fraction of charges at random and waits a fixed latency, recording every
 /// charge and refund in the reservation store's ledger.
 pub struct PasarelaSimulada {
-    libro: Arc<dyn ReservaStore>,
+    libro: Arc<dyn CobroStore>,
     rechazo: f64,
     latencia: Duration,
     rng: Mutex<StdRng>,
@@ -31,7 +31,7 @@ pub struct PasarelaSimulada {
 
 impl PasarelaSimulada {
     pub fn new(
-        libro: Arc<dyn ReservaStore>,
+        libro: Arc<dyn CobroStore>,
         rechazo: f64,
         latencia: Duration,
         semilla: Option<u64>,

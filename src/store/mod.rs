@@ -132,10 +132,23 @@ pub struct FiltroReservas {
     pub estado: Option<Estado>,
 }
 
-/// Seats, purchase records, locks, idempotency keys and the payment ledger: the CP side.
-/// Every operation that touches one event's keys is atomic (one script on Redis).
+/// The reservation store, the CP side, split by role: seat counters ([`ContadorStore`]),
+/// purchase records with their holds and locks ([`RegistroStore`]), idempotency keys
+/// ([`ClaveStore`]) and the payment ledger ([`CobroStore`]). Every operation that touches
+/// one event's keys is atomic (one script on Redis, one transaction on SQLite). A caller
+/// that needs one role takes that trait: the payment gateway takes only the ledger.
 #[async_trait]
-pub trait ReservaStore: Send + Sync {
+pub trait ReservaStore: ContadorStore + RegistroStore + ClaveStore + CobroStore {
+    /// The store's clock: Redis `TIME`, or SQLite's. Every expiry and lease is compared
+    /// with it, never with the caller's.
+    async fn reloj(&self) -> Result<Fecha>;
+    /// Connectivity and server version, for `estado` and `/health`.
+    async fn ping(&self) -> Result<String>;
+}
+
+/// Seat counters and the capacity they count against, one per event.
+#[async_trait]
+pub trait ContadorStore: Send + Sync {
     /// Creates the event's seat counter at `aforo`; never overwrites. Returns false if it existed.
     async fn crear_contador(&self, evento: &EventoId, aforo: Aforo) -> Result<bool>;
     /// The live seat counter, `None` if the event has none.
@@ -172,11 +185,11 @@ pub trait ReservaStore: Send + Sync {
     ) -> Result<(Option<i64>, i64)>;
     /// Every event that has a counter or purchase records here.
     async fn eventos(&self) -> Result<Vec<EventoId>>;
+}
 
-    /// The store's clock: Redis `TIME`, or SQLite's. Every expiry and lease is compared
-    /// with it, never with the caller's.
-    async fn reloj(&self) -> Result<Fecha>;
-
+/// Purchase records: the atomic take of seats, the saga's progress, claims and release.
+#[async_trait]
+pub trait RegistroStore: Send + Sync {
     /// Atomically: refuses if the user already has a purchase in flight for the event
     /// (`Conflicto`); when the counter does not cover `entradas`, first releases the
     /// event's expired holds whose payment never started; then checks the counter
@@ -219,7 +232,11 @@ pub trait ReservaStore: Send + Sync {
     /// caller has taken over for compensation. Only then: a record that exists and is not
     /// taken over is live and is left alone (returns false). The counter is not touched.
     async fn restaurar(&self, registro: &RegistroSaga, cobro: Option<&Cobro>) -> Result<bool>;
+}
 
+/// Idempotency keys: a key binds to one request and one reservation.
+#[async_trait]
+pub trait ClaveStore: Send + Sync {
     /// Binds an idempotency key to a request fingerprint and reservation, unless already
     /// bound. Returns the existing `(huella, reserva)` when it was.
     async fn vincular_clave(
@@ -228,7 +245,11 @@ pub trait ReservaStore: Send + Sync {
         huella: &str,
         reserva: &ReservaId,
     ) -> Result<Option<(String, ReservaId)>>;
+}
 
+/// The simulated gateway's payment ledger, one entry per reservation.
+#[async_trait]
+pub trait CobroStore: Send + Sync {
     /// Records a charge decision for the reservation, once; returns the stored entry
     /// (the first decision wins, so a retried charge never charges twice). A new charge is
     /// refused (`Conflicto`) unless the purchase is pending, not taken over and its hold has
@@ -239,9 +260,6 @@ pub trait ReservaStore: Send + Sync {
     async fn cobro(&self, reserva: &RegistroSaga) -> Result<Option<Cobro>>;
     /// Every ledger entry of the event's purchases (`verificar`'s money invariant).
     async fn cobros_de_evento(&self, evento: &EventoId) -> Result<Vec<Cobro>>;
-
-    /// Connectivity and server version, for `estado` and `/health`.
-    async fn ping(&self) -> Result<String>;
 }
 
 /// A purchase with its payment (`reservas ver`, CLI and API).

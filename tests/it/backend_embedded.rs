@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use eventflow::domain::{Estado, EventoId, Fecha, UsuarioId};
 use eventflow::store::embedded::{ARCHIVO, SqliteStore};
-use eventflow::store::{FiltroReservas, Paso, ReservaStore};
+use eventflow::store::{ContadorStore, FiltroReservas, Paso, ReservaStore};
 use predicates::prelude::*;
 use serde_json::Value;
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use eventflow::config::Uri;
 use eventflow::domain::{Estado, UsuarioId};
 use eventflow::store::redis::RedisStore;
-use eventflow::store::{Reclamo, ReservaStore};
+use eventflow::store::{CobroStore, ContadorStore, Reclamo, RegistroStore, ReservaStore};
 use redis::AsyncCommands;
 
 use crate::fixtures::{evento_con, reclamada, retencion, tomada};

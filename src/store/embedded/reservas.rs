@@ -16,12 +16,12 @@ use super::{SqliteStore, pagos};
 use crate::domain::{Aforo, ClaveIdempotencia, Estado, EventoId, Fecha, ReservaId, UsuarioId};
 use crate::error::{Error, Result};
 use crate::store::{
-    Cobro, Fase, FiltroReservas, Paso, Reclamo, RegistroSaga, ReservaStore, Retencion, Toma,
-    listado, rechazo,
+    ClaveStore, Cobro, CobroStore, ContadorStore, Fase, FiltroReservas, Paso, Reclamo,
+    RegistroSaga, RegistroStore, ReservaStore, Retencion, Toma, listado, rechazo,
 };
 
 #[async_trait]
-impl ReservaStore for SqliteStore {
+impl ContadorStore for SqliteStore {
     async fn crear_contador(&self, evento: &EventoId, aforo: Aforo) -> Result<bool> {
         let evento = evento.clone();
         self.escribir(move |tx| {
@@ -203,11 +203,10 @@ impl ReservaStore for SqliteStore {
         })
         .await
     }
+}
 
-    async fn reloj(&self) -> Result<Fecha> {
-        self.con(|con| reloj(con).map(Fecha::from_millis)).await
-    }
-
+#[async_trait]
+impl RegistroStore for SqliteStore {
     async fn tomar(&self, r: &Retencion) -> Result<RegistroSaga> {
         let r = r.clone();
         // The inner result is the take's outcome; the releases of expired holds commit
@@ -469,7 +468,10 @@ impl ReservaStore for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl ClaveStore for SqliteStore {
     async fn vincular_clave(
         &self,
         clave: &ClaveIdempotencia,
@@ -480,7 +482,10 @@ impl ReservaStore for SqliteStore {
         self.escribir(move |tx| pagos::vincular_clave(tx, &clave, &huella, &reserva))
             .await
     }
+}
 
+#[async_trait]
+impl CobroStore for SqliteStore {
     async fn registrar_cobro(&self, reserva: &RegistroSaga, aprobado: bool) -> Result<Cobro> {
         let r = reserva.reserva.clone();
         self.escribir(move |tx| pagos::registrar_cobro(tx, &r, aprobado))
@@ -507,6 +512,13 @@ impl ReservaStore for SqliteStore {
             filas::todas(&mut stmt, [evento.as_str()], filas::cobro)
         })
         .await
+    }
+}
+
+#[async_trait]
+impl ReservaStore for SqliteStore {
+    async fn reloj(&self) -> Result<Fecha> {
+        self.con(|con| reloj(con).map(Fecha::from_millis)).await
     }
 
     async fn ping(&self) -> Result<String> {

@@ -10,8 +10,8 @@ use super::{
 use crate::domain::{Aforo, ClaveIdempotencia, Estado, EventoId, Fecha, ReservaId, UsuarioId};
 use crate::error::{Error, Result};
 use crate::store::{
-    Cobro, Fase, FiltroReservas, Paso, Reclamo, RegistroSaga, ReservaStore, Retencion, listado,
-    rechazo,
+    ClaveStore, Cobro, CobroStore, ContadorStore, Fase, FiltroReservas, Paso, Reclamo,
+    RegistroSaga, RegistroStore, ReservaStore, Retencion, listado, rechazo,
 };
 
 /// Seats out (held or sold) when the counter reads `detalle` under capacity `aforo`.
@@ -21,7 +21,7 @@ fn fuera(aforo: Aforo, detalle: &str) -> Option<i64> {
 }
 
 #[async_trait]
-impl ReservaStore for RedisStore {
+impl ContadorStore for RedisStore {
     async fn crear_contador(&self, evento: &EventoId, aforo: Aforo) -> Result<bool> {
         let (creado,): (Option<String>,) = redis::pipe()
             .cmd("SET")
@@ -220,15 +220,10 @@ impl ReservaStore for RedisStore {
         eventos.sort();
         Ok(eventos)
     }
+}
 
-    async fn reloj(&self) -> Result<Fecha> {
-        let (s, us): (i64, i64) = redis::cmd("TIME")
-            .query_async(&mut self.con())
-            .await
-            .map_err(|e| self.error(e))?;
-        Ok(Fecha::from_millis(s * 1000 + us / 1000))
-    }
-
+#[async_trait]
+impl RegistroStore for RedisStore {
     async fn tomar(&self, r: &Retencion) -> Result<RegistroSaga> {
         self.tomar_(r).await
     }
@@ -411,7 +406,10 @@ impl ReservaStore for RedisStore {
     async fn restaurar(&self, registro: &RegistroSaga, cobro: Option<&Cobro>) -> Result<bool> {
         self.restaurar_(registro, cobro).await
     }
+}
 
+#[async_trait]
+impl ClaveStore for RedisStore {
     async fn vincular_clave(
         &self,
         clave: &ClaveIdempotencia,
@@ -420,7 +418,10 @@ impl ReservaStore for RedisStore {
     ) -> Result<Option<(String, ReservaId)>> {
         self.vincular_clave_(clave, huella, reserva).await
     }
+}
 
+#[async_trait]
+impl CobroStore for RedisStore {
     async fn registrar_cobro(&self, reserva: &RegistroSaga, aprobado: bool) -> Result<Cobro> {
         let r = &reserva.reserva;
         let h: Hash = self
@@ -468,6 +469,17 @@ impl ReservaStore for RedisStore {
 
     async fn cobros_de_evento(&self, evento: &EventoId) -> Result<Vec<Cobro>> {
         self.cobros_de_evento_(evento).await
+    }
+}
+
+#[async_trait]
+impl ReservaStore for RedisStore {
+    async fn reloj(&self) -> Result<Fecha> {
+        let (s, us): (i64, i64) = redis::cmd("TIME")
+            .query_async(&mut self.con())
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(Fecha::from_millis(s * 1000 + us / 1000))
     }
 
     async fn ping(&self) -> Result<String> {
