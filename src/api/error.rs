@@ -368,14 +368,16 @@ mod tests {
         );
         assert_eq!(
             estado_http(&Error::PagoRechazado {
-                reserva: "r".into()
+                reserva: "r".into(),
+                estado: None,
             }),
             StatusCode::PAYMENT_REQUIRED
         );
         assert_eq!(
             estado_http(&Error::HistorialFallido {
                 reserva: "r".into(),
-                causa: "c".into()
+                causa: "c".into(),
+                estado: None,
             }),
             StatusCode::SERVICE_UNAVAILABLE
         );
