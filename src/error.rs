@@ -236,7 +236,12 @@ fn causa_de_conexion(detalle: &str) -> Option<String> {
             "el servidor no responde a tiempo",
         ),
         (
-            &["unable to open", "readonly", "read-only", "permission denied"][..],
+            &[
+                "unable to open",
+                "readonly",
+                "read-only",
+                "permission denied",
+            ][..],
             "no se puede abrir o escribir el archivo",
         ),
     ];

@@ -27,7 +27,16 @@ fn informar_panico(info: &std::panic::PanicHookInfo<'_>) {
 }
 
 fn principal() -> ExitCode {
-    let cli = eventflow::cli::Cli::parse();
+    let cli = match eventflow::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            let args: Vec<String> = std::env::args().collect();
+            eventflow::cli::output::error_de_uso(&e.render().to_string(), &args);
+            return ExitCode::from(2);
+        }
+        // --help and --version: clap prints them and exits 0.
+        Err(e) => e.exit(),
+    };
     eventflow::cli::iniciar_logs(&cli);
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -3,9 +3,10 @@
 
 use clap::Subcommand;
 
+use crate::cli::pagina::{self, ArgsPagina};
 use crate::cli::{Ctx, output};
 use crate::domain::{
-    Aforo, CambiosEvento, EventoId, Fecha, NuevoEvento, ParseError, Precio, Texto,
+    Aforo, CambiosEvento, Evento, EventoId, Fecha, NuevoEvento, ParseError, Precio, Texto,
 };
 use crate::error::Result;
 use crate::servicios;
@@ -38,12 +39,7 @@ pub enum Accion {
     /// Muestra un evento.
     Ver { id: EventoId },
     /// Lista eventos por orden de alta.
-    Listar {
-        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-        limite: u32,
-        #[arg(long)]
-        despues_de: Option<EventoId>,
-    },
+    Listar(#[command(flatten)] ArgsPagina<EventoId>),
     /// Cambia los campos indicados. Subir el aforo suma entradas; bajarlo solo se permite sin ventas.
     Actualizar {
         id: EventoId,
@@ -89,14 +85,16 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
             output::uno(f, &e)
         }
         Accion::Ver { id } => output::uno(f, &ctx.almacen().await?.eventos.ver(&id).await?),
-        Accion::Listar { limite, despues_de } => {
-            let l = ctx
-                .almacen()
-                .await?
-                .eventos
-                .listar(limite, despues_de.as_ref())
-                .await?;
-            output::lista(f, &l)
+        Accion::Listar(args) => {
+            let alm = ctx.almacen().await?;
+            pagina::listar(
+                f,
+                args,
+                "eventos",
+                |despues, n| async move { alm.eventos.listar(n, despues.as_ref()).await },
+                |e: &Evento| e.id.clone(),
+            )
+            .await
         }
         Accion::Actualizar {
             id,
@@ -119,10 +117,7 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
         Accion::Eliminar { id } => {
             servicios::eventos::eliminar(ctx.almacen().await?, &id).await?;
             output::aviso(&format!("evento {id} eliminado"));
-            if f == output::Formato::Json {
-                output::informe(f, &serde_json::json!({"id": id, "eliminado": true}), &[])?;
-            }
-            Ok(())
+            output::eliminado(f, id.as_str())
         }
         Accion::Importar(args) => {
             crate::cli::importar::run(crate::import::Entidad::Eventos, args, ctx).await

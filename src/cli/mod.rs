@@ -7,6 +7,7 @@ pub mod estado;
 pub mod eventos;
 pub mod importar;
 pub mod output;
+pub mod pagina;
 pub mod reservar;
 pub mod reservas;
 pub mod serve;
@@ -29,9 +30,13 @@ pub use output::Formato;
 #[derive(Debug, Parser)]
 #[command(name = "eventflow", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
-    /// Formato de salida: tabla para personas, json o csv para scripts.
+    /// Formato de salida: tabla para personas; json, jsonl, csv o id para scripts; wide para ver todas las columnas.
     #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Formato::Table, help_heading = "Salida")]
     pub output: Formato,
+
+    /// Omite la línea de encabezado de tablas, filas separadas por tabuladores y CSV.
+    #[arg(long, global = true, help_heading = "Salida")]
+    pub no_encabezado: bool,
 
     #[command(flatten)]
     pub conexion: ArgsConexion,
@@ -205,6 +210,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         _ => {}
     }
+    output::configurar(
+        cli.output,
+        !cli.no_encabezado,
+        matches!(cli.comando, Comando::Estado),
+    );
     let config = Config::resolver(cli.conexion.capa())?;
     let ctx = Ctx::new(config, cli.output);
     let resultado = match cli.comando {

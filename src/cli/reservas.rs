@@ -3,14 +3,15 @@
 
 use clap::Subcommand;
 
+use crate::cli::pagina::{self, ArgsPagina};
 use crate::cli::{Ctx, output, reservar::reservador};
-use crate::domain::{Estado, EventoId, ReservaId, UsuarioId};
+use crate::domain::{Estado, EventoId, Reserva, ReservaId, UsuarioId};
 use crate::error::Result;
 use crate::store::FiltroReservas;
 
 #[derive(Debug, Subcommand)]
 pub enum Accion {
-    /// Lista reservas, opcionalmente de un evento, de un usuario o en un estado.
+    /// Lista reservas por evento y orden de compra, opcionalmente de un evento, de un usuario o en un estado.
     Listar {
         #[arg(long)]
         evento: Option<EventoId>,
@@ -19,6 +20,8 @@ pub enum Accion {
         /// pendiente, confirmada, cancelada, compensada o expirada.
         #[arg(long)]
         estado: Option<Estado>,
+        #[command(flatten)]
+        pagina: ArgsPagina<ReservaId>,
     },
     /// Muestra una reserva.
     Ver { id: ReservaId },
@@ -33,6 +36,7 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
             evento,
             usuario,
             estado,
+            pagina: args,
         } => {
             let alm = ctx.almacen().await?;
             if let Some(e) = &evento {
@@ -44,14 +48,18 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
                 usuario,
                 estado,
             };
-            let l: Vec<_> = alm
-                .reservas
-                .listar(&filtro)
-                .await?
-                .into_iter()
-                .map(|r| r.reserva)
-                .collect();
-            output::lista(f, &l)
+            let filtro = &filtro;
+            pagina::listar(
+                f,
+                args,
+                "reservas",
+                |despues, n| async move {
+                    let p = alm.reservas.pagina(filtro, n, despues.as_ref()).await?;
+                    Ok(p.into_iter().map(|r| r.reserva).collect())
+                },
+                |r: &Reserva| r.id.clone(),
+            )
+            .await
         }
         Accion::Ver { id } => {
             let alm = ctx.almacen().await?;

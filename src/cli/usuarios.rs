@@ -3,10 +3,11 @@
 
 use clap::Subcommand;
 
+use crate::cli::pagina::{self, ArgsPagina};
 use crate::cli::{Ctx, output};
 use crate::domain::{
-    CambiosUsuario, Documento, Email, NroDocumento, NuevoUsuario, ParseError, Texto, TipoDocumento,
-    UsuarioId,
+    CambiosUsuario, Compra, Documento, Email, NroDocumento, NuevoUsuario, ParseError, ReservaId,
+    Texto, TipoDocumento, Usuario, UsuarioId,
 };
 use crate::error::{Error, Result};
 
@@ -34,17 +35,16 @@ pub enum Accion {
         #[arg(long, requires = "tipo_documento")]
         nro_documento: Option<NroDocumento>,
     },
-    /// Muestra un usuario.
-    Ver { id: UsuarioId },
-    /// Lista usuarios por orden de alta.
-    Listar {
-        /// Máximo de usuarios a mostrar.
-        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-        limite: u32,
-        /// Continúa tras este id (paginación).
-        #[arg(long)]
-        despues_de: Option<UsuarioId>,
+    /// Muestra un usuario, por id o por email.
+    Ver {
+        #[arg(required_unless_present = "email")]
+        id: Option<UsuarioId>,
+        /// Busca el usuario por su email en lugar de por id.
+        #[arg(long, conflicts_with = "id")]
+        email: Option<Email>,
     },
+    /// Lista usuarios por orden de alta.
+    Listar(#[command(flatten)] ArgsPagina<UsuarioId>),
     /// Cambia los campos indicados de un usuario.
     Actualizar {
         id: UsuarioId,
@@ -62,7 +62,11 @@ pub enum Accion {
     /// Elimina un usuario sin compras.
     Eliminar { id: UsuarioId },
     /// Muestra el historial de compras de un usuario.
-    Historial { id: UsuarioId },
+    Historial {
+        id: UsuarioId,
+        #[command(flatten)]
+        pagina: ArgsPagina<ReservaId>,
+    },
     /// Importa usuarios de un archivo CSV, JSON Lines o JSON.
     Importar(crate::cli::importar::ArgsImportar),
 }
@@ -91,15 +95,29 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
                 .await?;
             output::uno(f, &u)
         }
-        Accion::Ver { id } => output::uno(f, &ctx.almacen().await?.usuarios.ver(&id).await?),
-        Accion::Listar { limite, despues_de } => {
-            let l = ctx
-                .almacen()
-                .await?
-                .usuarios
-                .listar(limite, despues_de.as_ref())
-                .await?;
-            output::lista(f, &l)
+        Accion::Ver { id, email } => {
+            let alm = ctx.almacen().await?;
+            let u = match (id, email) {
+                (Some(id), _) => alm.usuarios.ver(&id).await?,
+                (None, Some(email)) => alm
+                    .usuarios
+                    .por_email(&email)
+                    .await?
+                    .ok_or_else(|| Error::no_encontrado("usuario con el email", &email))?,
+                (None, None) => unreachable!("clap pide el id o --email"),
+            };
+            output::uno(f, &u)
+        }
+        Accion::Listar(args) => {
+            let alm = ctx.almacen().await?;
+            pagina::listar(
+                f,
+                args,
+                "usuarios",
+                |despues, n| async move { alm.usuarios.listar(n, despues.as_ref()).await },
+                |u: &Usuario| u.id.clone(),
+            )
+            .await
         }
         Accion::Actualizar {
             id,
@@ -132,14 +150,25 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
         Accion::Eliminar { id } => {
             crate::servicios::usuarios::eliminar(ctx.almacen().await?, &id).await?;
             output::aviso(&format!("usuario {id} eliminado"));
-            if f == output::Formato::Json {
-                output::informe(f, &serde_json::json!({"id": id, "eliminado": true}), &[])?;
-            }
-            Ok(())
+            output::eliminado(f, id.as_str())
         }
-        Accion::Historial { id } => {
+        Accion::Historial { id, pagina: args } => {
+            // The history is part of the user's document: it is read whole and paged here.
             let u = ctx.almacen().await?.usuarios.ver(&id).await?;
-            output::lista(f, &u.historial_compras)
+            let compras = &u.historial_compras;
+            pagina::listar(
+                f,
+                args,
+                "compras",
+                |despues, n| {
+                    let p = pagina::en_memoria(compras, despues.as_ref(), n, |c: &Compra| {
+                        c.reserva_id.clone()
+                    });
+                    async move { Ok(p) }
+                },
+                |c: &Compra| c.reserva_id.clone(),
+            )
+            .await
         }
         Accion::Importar(args) => {
             crate::cli::importar::run(crate::import::Entidad::Usuarios, args, ctx).await

@@ -50,7 +50,10 @@ fn duplicado(
     documento: Option<&Documento>,
 ) -> Fallo {
     let dueno = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Option<String> {
-        con.query_row(sql, p, |r| r.get(0)).optional().ok().flatten()
+        con.query_row(sql, p, |r| r.get(0))
+            .optional()
+            .ok()
+            .flatten()
     };
     match (choque(&e), email, documento) {
         (Some(Choque::Email), Some(email), _) => Error::Duplicado {
@@ -197,7 +200,9 @@ impl UsuarioStore for SqliteStore {
                     tipo,
                     nro,
                 ])
-                .map_err(|e| duplicado(tx, e, cambios.email.as_ref(), cambios.documento.as_ref()))?;
+                .map_err(|e| {
+                    duplicado(tx, e, cambios.email.as_ref(), cambios.documento.as_ref())
+                })?;
             if cambiadas == 0 {
                 return Err(no_encontrado(&id));
             }

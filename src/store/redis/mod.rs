@@ -4,6 +4,7 @@
 
 mod claves;
 mod hash;
+mod paginas;
 mod pagos;
 mod reservas;
 mod retencion;
@@ -57,6 +58,7 @@ scripts! {
     VINCULAR_CLAVE = "vincular_clave.lua";
     REGISTRAR_COBRO = "registrar_cobro.lua";
     REGISTRAR_REEMBOLSO = "registrar_reembolso.lua";
+    PAGINA_RESERVAS = "pagina_reservas.lua";
 }
 
 type Hash = HashMap<String, String>;
