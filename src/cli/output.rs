@@ -449,11 +449,13 @@ fn formato_pedido(args: &[String]) -> Option<Formato> {
     while let Some(a) = it.next() {
         let valor = match a.as_str() {
             "-o" | "--output" => it.next().map(String::as_str),
-            _ => a
-                .strip_prefix("--output=")
-                .or_else(|| a.strip_prefix("-o").filter(|v| !v.is_empty() && !a.starts_with("--"))),
+            _ => a.strip_prefix("--output=").or_else(|| {
+                a.strip_prefix("-o")
+                    .filter(|v| !v.is_empty() && !a.starts_with("--"))
+            }),
         };
-        if let Some(v) = valor.and_then(|v| Formato::from_str(v.trim_start_matches('='), true).ok()) {
+        if let Some(v) = valor.and_then(|v| Formato::from_str(v.trim_start_matches('='), true).ok())
+        {
             pedido = Some(v);
         }
     }

@@ -204,7 +204,7 @@ fn usuarios_se_crean_se_ven_y_no_se_duplican_sin_servidores() {
     );
     assert_eq!(u["email"], "juan@example.com");
     assert_eq!(u["historial_compras"], serde_json::json!([]));
-    assert!(u.get("tipo_documento").is_none());
+    assert!(u["tipo_documento"].is_null() && u["nro_documento"].is_null());
     let visto = salida_json(env.cmd().args(["-o", "json", "usuarios", "ver", id]));
     assert_eq!(visto, u);
     assert!(env.archivo().is_file(), "{}", env.archivo().display());
