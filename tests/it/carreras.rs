@@ -337,7 +337,7 @@ async fn reservas_ver_muestra_el_pago_de_cada_compra(env: Entorno) {
         .assert()
         .success()
         .stdout(
-            predicate::str::contains("pago_estado").and(predicate::str::contains("reembolsado")),
+            predicate::str::contains("pago.estado").and(predicate::str::contains("reembolsado")),
         );
 }
 

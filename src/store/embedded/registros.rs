@@ -142,6 +142,9 @@ pub(super) fn registros_leidos(
     )
 }
 
+/// A stored reservation's id with its own read result.
+pub(super) type Leido = (String, crate::error::Result<RegistroSaga>);
+
 /// One page of [`registros_leidos`] in `ReservaStore::pagina`'s order (event id, then
 /// id), after the purchase `despues_de`; `None` in the outer option when that purchase
 /// does not exist.
@@ -150,7 +153,7 @@ pub(super) fn pagina_leida(
     filtro: &FiltroReservas,
     limite: u32,
     despues_de: Option<&str>,
-) -> R<Option<Vec<(String, crate::error::Result<RegistroSaga>)>>> {
+) -> R<Option<Vec<Leido>>> {
     let inicio: Option<(String, String)> = match despues_de {
         Some(id) => {
             let evento = con
