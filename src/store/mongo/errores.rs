@@ -28,11 +28,7 @@ pub(super) fn mapear(e: ErrorMongo, uri: &Uri) -> Error {
         | ErrorKind::ConnectionPoolCleared { .. }
         | ErrorKind::DnsResolve { .. }
         | ErrorKind::Authentication { .. }
-        | ErrorKind::Shutdown => Error::BackendCaido {
-            backend: "MongoDB",
-            direccion: uri.redactada(),
-            detalle,
-        },
+        | ErrorKind::Shutdown => Error::caido("MongoDB", uri.redactada(), &detalle),
         _ => Error::Interno(anyhow::anyhow!("error de MongoDB: {detalle}")),
     }
 }
