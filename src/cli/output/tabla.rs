@@ -335,9 +335,9 @@ mod tests {
 
     #[test]
     fn las_columnas_fijas_no_se_cortan_y_el_texto_lleva_elipsis() {
-        let t = tabla_terminal(&COLS, &filas(), Some(60), true);
+        let t = tabla_terminal(&COLS, &filas(), Some(70), true);
         for l in t.lines() {
-            assert!(ancho(l) <= 60, "{l}");
+            assert!(ancho(l) <= 70, "{l}");
         }
         assert!(t.contains("0123456789abcdef01234567"), "{t}");
         assert!(t.contains("2025-12-01T21:00:00Z"), "{t}");
