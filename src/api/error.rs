@@ -19,6 +19,8 @@ pub struct ApiError {
     pub estado: StatusCode,
     pub codigo: &'static str,
     pub mensaje: String,
+    /// The kind's own fields ([`Error::datos`]), beside `codigo` and `mensaje`.
+    pub datos: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The body of every error response.
@@ -27,6 +29,7 @@ pub struct CuerpoError {
     pub error: DetalleError,
 }
 
+/// The same object the CLI prints on stdout for a failure with `-o json`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DetalleError {
     /// `invalido`, `no_encontrado`, `duplicado`, `conflicto`, `sin_entradas`,
@@ -38,6 +41,25 @@ pub struct DetalleError {
     pub codigo: String,
     #[schema(example = "no quedan entradas suficientes para el evento …")]
     pub mensaje: String,
+    /// What a script needs next, by `codigo`: `entidad`, `id` (no_encontrado); `campo`,
+    /// `existente_id` (duplicado); `evento_id`, `pedidas`, `disponibles` (sin_entradas);
+    /// `reserva_id`, `estado` (pago_rechazado, historial_fallido, and a replayed failure);
+    /// `backend`, `direccion` (backend_caido). Unknown values are `null`.
+    #[serde(flatten)]
+    #[schema(value_type = Object, additional_properties)]
+    pub datos: serde_json::Map<String, serde_json::Value>,
+}
+
+impl DetalleError {
+    /// The error object of a core error, as both fronts print it. `mensaje` is given:
+    /// each front words some errors its own way.
+    pub fn de(e: &Error, mensaje: String) -> Self {
+        Self {
+            codigo: e.codigo().to_owned(),
+            mensaje,
+            datos: e.datos(),
+        }
+    }
 }
 
 impl ApiError {
@@ -46,6 +68,7 @@ impl ApiError {
             estado,
             codigo,
             mensaje: mensaje.into(),
+            datos: serde_json::Map::new(),
         }
     }
 
@@ -85,7 +108,9 @@ impl From<Error> for ApiError {
             }
             _ => e.to_string(),
         };
-        Self::new(estado_http(&e), e.codigo(), mensaje)
+        let mut a = Self::new(estado_http(&e), e.codigo(), mensaje);
+        a.datos = e.datos();
+        a
     }
 }
 
@@ -101,6 +126,7 @@ impl IntoResponse for ApiError {
             error: DetalleError {
                 codigo: self.codigo.to_owned(),
                 mensaje: self.mensaje,
+                datos: self.datos,
             },
         };
         let mut r = (self.estado, axum::Json(cuerpo)).into_response();
@@ -368,14 +394,16 @@ mod tests {
         );
         assert_eq!(
             estado_http(&Error::PagoRechazado {
-                reserva: "r".into()
+                reserva: "r".into(),
+                estado: None,
             }),
             StatusCode::PAYMENT_REQUIRED
         );
         assert_eq!(
             estado_http(&Error::HistorialFallido {
                 reserva: "r".into(),
-                causa: "c".into()
+                causa: "c".into(),
+                estado: None,
             }),
             StatusCode::SERVICE_UNAVAILABLE
         );

@@ -101,6 +101,7 @@ pub async fn salud(State(s): State<AppState>, quien: Quien) -> Response {
         let e = DetalleError {
             codigo: "backend_caido".into(),
             mensaje: format!("sin conexión con {}", caidos.join(" y ")),
+            datos: serde_json::Map::new(),
         };
         (StatusCode::SERVICE_UNAVAILABLE, "degradado", Some(e))
     };

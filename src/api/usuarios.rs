@@ -83,7 +83,7 @@ pub async fn crear(
     let copia = (!honesto).then(|| nuevo.clone());
     match s.almacen().usuarios.crear(nuevo).await {
         Ok(u) => Ok(creado(&format!("/api/usuarios/{}", u.id), &u)),
-        Err(crate::Error::Duplicado(_)) if copia.is_some() => {
+        Err(crate::Error::Duplicado { .. }) if copia.is_some() => {
             // The log keeps the truth; the anonymous caller gets the shape of a success.
             tracing::info!("alta pública con un email o documento ya registrados");
             let u = copia.expect("checked").en(UsuarioId::generar());

@@ -54,30 +54,18 @@ pub async fn run(a: ArgsCompensar, ctx: &Ctx) -> Result<()> {
 }
 
 impl output::Fila for Compensacion {
-    fn columnas() -> &'static [&'static str] {
-        &[
-            "reserva_id",
-            "evento_id",
-            "usuario_id",
-            "entradas",
-            "paso",
-            "estado_anterior",
-            "estado_final",
-            "expira",
-        ]
-    }
-    fn celdas(&self) -> Vec<String> {
-        vec![
-            self.reserva_id.to_string(),
-            self.evento_id.to_string(),
-            self.usuario_id.to_string(),
-            self.entradas.to_string(),
-            self.paso.as_str().to_owned(),
-            self.estado_anterior.to_string(),
-            self.estado_final
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "(dry-run)".into()),
-            self.expira.to_string(),
-        ]
+    fn columnas() -> &'static [output::Columna] {
+        use output::Columna;
+        const C: &[Columna] = &[
+            Columna::fija("reserva_id"),
+            Columna::fija("evento_id").prescindible(2),
+            Columna::fija("usuario_id").prescindible(3),
+            Columna::fija("entradas"),
+            Columna::fija("paso"),
+            Columna::fija("estado_anterior").titulo("antes"),
+            Columna::fija("estado_final").titulo("después"),
+            Columna::fija("expira").prescindible(1),
+        ];
+        C
     }
 }

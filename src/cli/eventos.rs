@@ -3,9 +3,10 @@
 
 use clap::Subcommand;
 
+use crate::cli::pagina::{self, ArgsPagina};
 use crate::cli::{Ctx, output};
 use crate::domain::{
-    Aforo, CambiosEvento, EventoId, Fecha, NuevoEvento, ParseError, Precio, Texto,
+    Aforo, CambiosEvento, Evento, EventoId, Fecha, NuevoEvento, ParseError, Precio, Texto,
 };
 use crate::error::Result;
 use crate::servicios;
@@ -63,15 +64,10 @@ Ejemplos:
 Ejemplos:
   eventflow eventos listar
   # La página siguiente empieza tras el último id mostrado
-  eventflow eventos listar --limite 50 --despues-de $ULTIMO_ID")]
-    Listar {
-        /// Máximo de eventos a mostrar.
-        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-        limite: u32,
-        /// Continúa tras este id (paginación).
-        #[arg(long)]
-        despues_de: Option<EventoId>,
-    },
+  eventflow eventos listar --limite 50 --despues-de $ULTIMO_ID
+  # Todos, una fila JSON por evento
+  eventflow -o jsonl eventos listar --todos")]
+    Listar(#[command(flatten)] ArgsPagina<EventoId>),
     /// Cambia los campos indicados. Subir el aforo suma entradas; bajarlo solo se permite sin ventas.
     #[command(after_help = "\
 Ejemplos:
@@ -139,14 +135,16 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
             output::uno(f, &e)
         }
         Accion::Ver { id } => output::uno(f, &ctx.almacen().await?.eventos.ver(&id).await?),
-        Accion::Listar { limite, despues_de } => {
-            let l = ctx
-                .almacen()
-                .await?
-                .eventos
-                .listar(limite, despues_de.as_ref())
-                .await?;
-            output::lista(f, &l)
+        Accion::Listar(args) => {
+            let alm = ctx.almacen().await?;
+            pagina::listar(
+                f,
+                args,
+                "eventos",
+                |despues, n| async move { alm.eventos.listar(n, despues.as_ref()).await },
+                |e: &Evento| e.id.clone(),
+            )
+            .await
         }
         Accion::Actualizar {
             id,
@@ -169,10 +167,7 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
         Accion::Eliminar { id } => {
             servicios::eventos::eliminar(ctx.almacen().await?, &id).await?;
             output::aviso(&format!("evento {id} eliminado"));
-            if f == output::Formato::Json {
-                output::informe(f, &serde_json::json!({"id": id, "eliminado": true}), &[])?;
-            }
-            Ok(())
+            output::eliminado(f, id.as_str())
         }
         Accion::Importar(args) => {
             crate::cli::importar::run(crate::import::Entidad::Eventos, args, ctx).await

@@ -10,6 +10,7 @@ pub mod eventos;
 pub mod importar;
 pub mod man;
 pub mod output;
+pub mod pagina;
 pub mod reservar;
 pub mod reservas;
 pub mod serve;
@@ -38,9 +39,13 @@ pub use output::Formato;
     after_help = EJEMPLOS
 )]
 pub struct Cli {
-    /// Formato de salida: tabla para personas, json o csv para scripts.
+    /// Formato de salida: tabla para personas; json, jsonl, csv o id para scripts; wide para ver todas las columnas.
     #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Formato::Table, help_heading = "Salida")]
     pub output: Formato,
+
+    /// Omite la línea de encabezado de tablas, filas separadas por tabuladores y CSV.
+    #[arg(long, global = true, help_heading = "Salida")]
+    pub no_encabezado: bool,
 
     /// Every setting (`config::Ajustes`): a global flag and its `EVENTFLOW_*` variable each.
     #[command(flatten)]
@@ -162,6 +167,11 @@ pub async fn run(cli: Cli, origenes: &BTreeMap<String, Origen>) -> Result<()> {
         Comando::Man(a) => return man::run(a),
         _ => {}
     }
+    output::configurar(
+        cli.output,
+        !cli.no_encabezado,
+        matches!(cli.comando, Comando::Estado),
+    );
     let config = Config::resolver(cli.ajustes.clone(), origenes)?;
     let ctx = Ctx::new(config, cli.output);
     let resultado = match cli.comando {

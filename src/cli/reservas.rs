@@ -4,8 +4,9 @@
 use clap::Subcommand;
 
 use crate::cli::ayuda::ConValores;
+use crate::cli::pagina::{self, ArgsPagina};
 use crate::cli::{Ctx, output, reservar::reservador};
-use crate::domain::{Estado, EventoId, ReservaId, UsuarioId};
+use crate::domain::{Estado, EventoId, Reserva, ReservaId, UsuarioId};
 use crate::error::Result;
 use crate::store::FiltroReservas;
 
@@ -17,7 +18,7 @@ Ejemplos:
 
 #[derive(Debug, Subcommand)]
 pub enum Accion {
-    /// Lista reservas, opcionalmente de un evento, de un usuario o en un estado.
+    /// Lista reservas por evento y orden de compra, opcionalmente de un evento, de un usuario o en un estado.
     #[command(after_help = "\
 Ejemplos:
   eventflow reservas listar --evento $EVENTO
@@ -33,6 +34,8 @@ Ejemplos:
         /// Solo las reservas en este estado.
         #[arg(long, value_parser = ConValores::new(Estado::parse, Estado::TODOS.map(Estado::as_str)))]
         estado: Option<Estado>,
+        #[command(flatten)]
+        pagina: ArgsPagina<ReservaId>,
     },
     /// Muestra una reserva, con su pago.
     #[command(after_help = "\
@@ -60,6 +63,7 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
             evento,
             usuario,
             estado,
+            pagina: args,
         } => {
             let alm = ctx.almacen().await?;
             if let Some(e) = &evento {
@@ -71,14 +75,18 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
                 usuario,
                 estado,
             };
-            let l: Vec<_> = alm
-                .reservas
-                .listar(&filtro)
-                .await?
-                .into_iter()
-                .map(|r| r.reserva)
-                .collect();
-            output::lista(f, &l)
+            let filtro = &filtro;
+            pagina::listar(
+                f,
+                args,
+                "reservas",
+                |despues, n| async move {
+                    let p = alm.reservas.pagina(filtro, n, despues.as_ref()).await?;
+                    Ok(p.into_iter().map(|r| r.reserva).collect())
+                },
+                |r: &Reserva| r.id.clone(),
+            )
+            .await
         }
         Accion::Ver { id } => {
             let alm = ctx.almacen().await?;

@@ -5,7 +5,8 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use crate::cli::ayuda::ConValores;
-use crate::cli::output::{self, Fila};
+use crate::cli::output::{self, Columna, Fila};
+use crate::cli::pagina::{self, ArgsPagina};
 use crate::cli::{Ctx, Formato};
 use crate::domain::{EventoId, Fecha, NuevoToken, Permiso, Permisos, Texto, Token, TokenId};
 use crate::error::Result;
@@ -45,8 +46,8 @@ Ejemplos:
     #[command(after_help = "\
 Ejemplos:
   eventflow tokens listar
-  eventflow -o json tokens listar")]
-    Listar,
+  eventflow -o json tokens listar --todos")]
+    Listar(#[command(flatten)] ArgsPagina<TokenId>),
     /// Revoca un token: deja de valer en la siguiente petición.
     #[command(after_help = "\
 Ejemplos:
@@ -65,43 +66,36 @@ struct TokenCreado {
     secreto: String,
 }
 
-fn fecha(f: Option<Fecha>) -> String {
-    f.map(|f| f.to_string()).unwrap_or_default()
-}
+/// The columns of a token, shared by `Token` and `TokenCreado`.
+const TOKEN: [Columna; 7] = [
+    Columna::fija("id"),
+    Columna::texto("nombre"),
+    Columna::lista("permisos").prescindible(2),
+    Columna::lista("eventos").prescindible(4),
+    Columna::fija("creado").prescindible(3),
+    Columna::fija("expira").prescindible(1),
+    Columna::fija("revocado"),
+];
 
 impl Fila for Token {
-    fn columnas() -> &'static [&'static str] {
-        &[
-            "id", "nombre", "permisos", "eventos", "creado", "expira", "revocado",
-        ]
-    }
-    fn celdas(&self) -> Vec<String> {
-        vec![
-            self.id.to_string(),
-            self.nombre.to_string(),
-            self.permisos.to_string(),
-            self.eventos
-                .iter()
-                .map(|e| e.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            self.creado.to_string(),
-            fecha(self.expira),
-            fecha(self.revocado),
-        ]
+    fn columnas() -> &'static [Columna] {
+        &TOKEN
     }
 }
 
 impl Fila for TokenCreado {
-    fn columnas() -> &'static [&'static str] {
-        &[
-            "id", "nombre", "permisos", "eventos", "creado", "expira", "revocado", "secreto",
-        ]
-    }
-    fn celdas(&self) -> Vec<String> {
-        let mut c = self.token.celdas();
-        c.push(self.secreto.clone());
-        c
+    fn columnas() -> &'static [Columna] {
+        const C: &[Columna] = &[
+            TOKEN[0],
+            TOKEN[1],
+            TOKEN[2],
+            TOKEN[3],
+            TOKEN[4],
+            TOKEN[5],
+            TOKEN[6],
+            Columna::fija("secreto"),
+        ];
+        C
     }
 }
 
@@ -134,7 +128,16 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
             }
             Ok(())
         }
-        Accion::Listar => output::lista(f, &alm.tokens.listar().await?),
+        Accion::Listar(args) => {
+            pagina::listar(
+                f,
+                args,
+                "tokens",
+                |despues, n| async move { alm.tokens.listar(n, despues.as_ref()).await },
+                |t: &Token| t.id.clone(),
+            )
+            .await
+        }
         Accion::Revocar { id } => {
             let t = alm.tokens.revocar(&id, Fecha::ahora()).await?;
             output::uno(f, &t)

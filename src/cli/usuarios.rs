@@ -3,10 +3,11 @@
 
 use clap::Subcommand;
 
+use crate::cli::pagina::{self, ArgsPagina};
 use crate::cli::{Ctx, output};
 use crate::domain::{
-    CambiosUsuario, Documento, Email, NroDocumento, NuevoUsuario, ParseError, Texto, TipoDocumento,
-    UsuarioId,
+    CambiosUsuario, Compra, Documento, Email, NroDocumento, NuevoUsuario, ParseError, ReservaId,
+    Texto, TipoDocumento, Usuario, UsuarioId,
 };
 use crate::error::{Error, Result};
 
@@ -50,14 +51,19 @@ Ejemplos:
         #[arg(long, requires = "tipo_documento")]
         nro_documento: Option<NroDocumento>,
     },
-    /// Muestra un usuario.
+    /// Muestra un usuario, por id o por email.
     #[command(after_help = "\
 Ejemplos:
   eventflow usuarios ver 65f1c2a4e1b2c3d4e5f6a7b8
+  eventflow usuarios ver --email ana@example.com
   eventflow -o json usuarios ver $USUARIO")]
     Ver {
         /// Id del usuario (24 dígitos hexadecimales, como lo muestra `listar`).
-        id: UsuarioId,
+        #[arg(required_unless_present = "email")]
+        id: Option<UsuarioId>,
+        /// Busca el usuario por su email en lugar de por id.
+        #[arg(long, conflicts_with = "id")]
+        email: Option<Email>,
     },
     /// Lista usuarios por orden de alta.
     #[command(after_help = "\
@@ -65,15 +71,9 @@ Ejemplos:
   eventflow usuarios listar
   # La página siguiente empieza tras el último id mostrado
   eventflow usuarios listar --limite 50 --despues-de $ULTIMO_ID
-  eventflow -o csv usuarios listar > usuarios.csv")]
-    Listar {
-        /// Máximo de usuarios a mostrar.
-        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-        limite: u32,
-        /// Continúa tras este id (paginación).
-        #[arg(long)]
-        despues_de: Option<UsuarioId>,
-    },
+  # Todos, aunque sean millones, sin cargarlos en memoria
+  eventflow -o csv usuarios listar --todos > usuarios.csv")]
+    Listar(#[command(flatten)] ArgsPagina<UsuarioId>),
     /// Cambia los campos indicados de un usuario.
     #[command(after_help = "\
 Ejemplos:
@@ -114,6 +114,8 @@ Ejemplos:
     Historial {
         /// Id del usuario.
         id: UsuarioId,
+        #[command(flatten)]
+        pagina: ArgsPagina<ReservaId>,
     },
     /// Importa usuarios de un archivo CSV, JSON Lines o JSON.
     #[command(after_help = "\
@@ -151,15 +153,29 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
                 .await?;
             output::uno(f, &u)
         }
-        Accion::Ver { id } => output::uno(f, &ctx.almacen().await?.usuarios.ver(&id).await?),
-        Accion::Listar { limite, despues_de } => {
-            let l = ctx
-                .almacen()
-                .await?
-                .usuarios
-                .listar(limite, despues_de.as_ref())
-                .await?;
-            output::lista(f, &l)
+        Accion::Ver { id, email } => {
+            let alm = ctx.almacen().await?;
+            let u = match (id, email) {
+                (Some(id), _) => alm.usuarios.ver(&id).await?,
+                (None, Some(email)) => alm
+                    .usuarios
+                    .por_email(&email)
+                    .await?
+                    .ok_or_else(|| Error::no_encontrado("usuario con el email", &email))?,
+                (None, None) => unreachable!("clap pide el id o --email"),
+            };
+            output::uno(f, &u)
+        }
+        Accion::Listar(args) => {
+            let alm = ctx.almacen().await?;
+            pagina::listar(
+                f,
+                args,
+                "usuarios",
+                |despues, n| async move { alm.usuarios.listar(n, despues.as_ref()).await },
+                |u: &Usuario| u.id.clone(),
+            )
+            .await
         }
         Accion::Actualizar {
             id,
@@ -192,14 +208,25 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
         Accion::Eliminar { id } => {
             crate::servicios::usuarios::eliminar(ctx.almacen().await?, &id).await?;
             output::aviso(&format!("usuario {id} eliminado"));
-            if f == output::Formato::Json {
-                output::informe(f, &serde_json::json!({"id": id, "eliminado": true}), &[])?;
-            }
-            Ok(())
+            output::eliminado(f, id.as_str())
         }
-        Accion::Historial { id } => {
+        Accion::Historial { id, pagina: args } => {
+            // The history is part of the user's document: it is read whole and paged here.
             let u = ctx.almacen().await?.usuarios.ver(&id).await?;
-            output::lista(f, &u.historial_compras)
+            let compras = &u.historial_compras;
+            pagina::listar(
+                f,
+                args,
+                "compras",
+                |despues, n| {
+                    let p = pagina::en_memoria(compras, despues.as_ref(), n, |c: &Compra| {
+                        c.reserva_id.clone()
+                    });
+                    async move { Ok(p) }
+                },
+                |c: &Compra| c.reserva_id.clone(),
+            )
+            .await
         }
         Accion::Importar(args) => {
             crate::cli::importar::run(crate::import::Entidad::Usuarios, args, ctx).await

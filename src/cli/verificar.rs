@@ -80,32 +80,24 @@ pub async fn run(a: ArgsVerificar, ctx: &Ctx) -> Result<()> {
 }
 
 impl output::Fila for InformeEvento {
-    fn columnas() -> &'static [&'static str] {
-        &[
-            "evento_id",
-            "aforo_total",
-            "contador",
-            "retenidas",
-            "vendidas",
-            "en_curso",
-            "consistente",
-            "problemas",
-        ]
-    }
-    fn celdas(&self) -> Vec<String> {
-        vec![
-            self.evento_id.to_string(),
-            self.aforo_total
-                .map(|a| a.to_string())
-                .unwrap_or_else(|| "-".into()),
-            self.contador
-                .map(|a| a.to_string())
-                .unwrap_or_else(|| "-".into()),
-            self.retenidas.to_string(),
-            self.vendidas.to_string(),
-            self.en_curso.to_string(),
-            if self.consistente { "sí" } else { "no" }.to_owned(),
-            self.problemas.len().to_string(),
-        ]
+    fn columnas() -> &'static [output::Columna] {
+        use output::Columna;
+        const C: &[Columna] = &[
+            Columna::fija("evento_id"),
+            Columna::fija("aforo_total").titulo("aforo"),
+            Columna::fija("contador"),
+            Columna::fija("retenidas"),
+            Columna::fija("vendidas"),
+            Columna::fija("en_curso").prescindible(2),
+            Columna::fija("cobrado").prescindible(4),
+            Columna::fija("reembolsado").prescindible(5),
+            Columna::fija("importe_confirmado")
+                .titulo("importe")
+                .prescindible(3),
+            Columna::fija("consistente"),
+            Columna::fija("problemas").prescindible(1),
+            Columna::fija("reparaciones").prescindible(6),
+        ];
+        C
     }
 }

@@ -21,9 +21,11 @@ pub struct Compra {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usuario {
     pub id: UsuarioId,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `null` when absent: every field of every entity is always present in output
+    /// (`docs/cli.md`, "Campos vacíos").
+    #[serde(default)]
     pub tipo_documento: Option<TipoDocumento>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub nro_documento: Option<NroDocumento>,
     pub nombre: Texto,
     pub apellido: Texto,

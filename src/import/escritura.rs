@@ -170,7 +170,7 @@ pub(super) fn detenida(e: Error, av: &Avance<'_>, opciones: &Opciones) -> Error 
         } => Error::BackendCaido {
             backend,
             direccion,
-            detalle: format!("{detalle}\n{nota}"),
+            detalle: format!("{detalle}; {nota}"),
         },
         Error::Interno(a) => Error::Interno(anyhow::anyhow!("{a:#}\n{nota}")),
         otro => Error::Interno(anyhow::anyhow!("{otro}\n{nota}")),

@@ -144,7 +144,7 @@ impl Cadena {
                             return Err(e);
                         }
                     }
-                    return Err(error);
+                    return Err(con_estado_final(saga, error).await);
                 }
             }
         }
@@ -199,16 +199,30 @@ fn error_de_la_compra(saga: &Saga<'_>, paso: Paso, causa: Error) -> Error {
             Error::HistorialFallido {
                 reserva: saga.reserva_id.to_string(),
                 causa: e.to_string(),
+                estado: None,
             }
         }
         (_, e) => e,
     }
 }
 
+/// A rolled-back purchase's error with the state the purchase ended in, read back from
+/// the store, so the buyer (and a script, `-o json`) learns it. Left unset when the store
+/// does not answer: the error itself still stands.
+async fn con_estado_final(saga: &Saga<'_>, mut error: Error) -> Error {
+    if let Error::PagoRechazado { estado, .. } | Error::HistorialFallido { estado, .. } = &mut error
+        && let Ok(reg) = saga.r.almacen.reservas.ver(&saga.reserva_id).await
+    {
+        *estado = Some(reg.reserva.estado);
+    }
+    error
+}
+
 fn fallo_inyectado(saga: &Saga<'_>, paso: Paso) -> Error {
     match paso {
         Paso::Pago => Error::PagoRechazado {
             reserva: saga.reserva_id.to_string(),
+            estado: None,
         },
         _ => Error::Interno(anyhow::anyhow!(
             "fallo inyectado en el paso {} (EVENTFLOW_FAULT=error@{})",

@@ -161,6 +161,8 @@ fn resultado(reg: &RegistroSaga) -> Option<Result<Reserva>> {
         return Some(Err(Error::Repetido {
             codigo: Error::codigo_conocido(codigo),
             mensaje: mensaje.to_owned(),
+            reserva: r.id.to_string(),
+            estado: r.estado,
         }));
     }
     match r.estado {

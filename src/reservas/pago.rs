@@ -26,6 +26,7 @@ impl Handler for ProcesadorDePago {
         if !cobro.aprobado {
             return Err(Error::PagoRechazado {
                 reserva: saga.reserva_id.to_string(),
+                estado: None,
             });
         }
         saga.cobrado = true;

@@ -132,6 +132,15 @@ pub struct FiltroReservas {
     pub estado: Option<Estado>,
 }
 
+impl FiltroReservas {
+    /// Whether `r` passes every filter that is set.
+    pub fn admite(&self, r: &crate::domain::Reserva) -> bool {
+        self.evento.as_ref().is_none_or(|e| &r.evento_id == e)
+            && self.usuario.as_ref().is_none_or(|u| &r.usuario_id == u)
+            && self.estado.is_none_or(|s| r.estado == s)
+    }
+}
+
 /// The reservation store, the CP side, split by role: seat counters ([`ContadorStore`]),
 /// purchase records with their holds and locks ([`RegistroStore`]), idempotency keys
 /// ([`ClaveStore`]) and the payment ledger ([`CobroStore`]). Every operation that touches
@@ -222,7 +231,19 @@ pub trait RegistroStore: Send + Sync {
     async fn liberar(&self, reserva: &RegistroSaga, estado_final: Estado) -> Result<bool>;
     async fn ver(&self, reserva: &ReservaId) -> Result<RegistroSaga>;
     async fn de_evento(&self, evento: &EventoId) -> Result<Vec<RegistroSaga>>;
+    /// Every purchase matching `filtro`, by creation time, read whole (small listings).
     async fn listar(&self, filtro: &FiltroReservas) -> Result<Vec<RegistroSaga>>;
+    /// One page of the purchases matching `filtro`: ordered by event id and, within an
+    /// event, by id (the order they were made in), at most `limite`, after the purchase
+    /// `despues_de` (`NoEncontrado` if it does not exist). Reads about one page, so a
+    /// listing walked page by page holds one page in memory. A stored purchase that does
+    /// not read back is skipped with a warning naming its id.
+    async fn pagina(
+        &self,
+        filtro: &FiltroReservas,
+        limite: u32,
+        despues_de: Option<&ReservaId>,
+    ) -> Result<Vec<RegistroSaga>>;
     /// In-flight purchases whose hold expired by the store's clock.
     async fn vencidas(&self) -> Result<Vec<RegistroSaga>>;
     /// A purchase the user has in flight (holding a live lock) on any event, if any.
@@ -282,8 +303,9 @@ pub trait TokenStore: Send + Sync {
     async fn crear(&self, token: &Token, huella: &str) -> Result<()>;
     /// The token and its stored hash, `None` if no token has that id.
     async fn buscar(&self, id: &TokenId) -> Result<Option<(Token, String)>>;
-    /// Every token, revoked and expired ones included, by id.
-    async fn listar(&self) -> Result<Vec<Token>>;
+    /// Tokens by id, revoked and expired ones included: at most `limite`, after
+    /// `despues_de`.
+    async fn listar(&self, limite: u32, despues_de: Option<&TokenId>) -> Result<Vec<Token>>;
     /// Marks it revoked at `ahora`; a second call keeps the first date. `NoEncontrado`
     /// if it does not exist.
     async fn revocar(&self, id: &TokenId, ahora: Fecha) -> Result<Token>;

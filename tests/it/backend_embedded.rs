@@ -17,7 +17,7 @@ use crate::helpers::{Entorno, json};
 use crate::reservar::{evento, usuarios};
 
 /// The schema version this build writes (`store/embedded/esquema.rs`).
-const VERSION_DE_ESQUEMA: i64 = 3;
+const VERSION_DE_ESQUEMA: i64 = 4;
 
 fn archivo(env: &Entorno) -> PathBuf {
     env.datos().join(ARCHIVO)
@@ -97,7 +97,7 @@ fn usuarios_se_crean_se_ven_y_no_se_duplican_sin_servidores() {
     );
     assert_eq!(u["email"], "juan@example.com");
     assert_eq!(u["historial_compras"], serde_json::json!([]));
-    assert!(u.get("tipo_documento").is_none());
+    assert!(u["tipo_documento"].is_null() && u["nro_documento"].is_null());
     let visto = salida_json(env.cmd().args(["-o", "json", "usuarios", "ver", id]));
     assert_eq!(visto, u);
     assert!(archivo(&env).is_file(), "{}", archivo(&env).display());
@@ -108,7 +108,7 @@ fn usuarios_se_crean_se_ven_y_no_se_duplican_sin_servidores() {
         .stderr(predicate::str::contains(
             "ya existe un usuario con el email juan@example.com",
         ))
-        .stdout(predicate::str::is_empty());
+        .stdout(crate::helpers::solo_error());
 
     let con_dni = ["--tipo-documento", "DNI", "--nro-documento", "123"];
     let d = salida_json(&mut crear_usuario(&env, "ana@example.com", &con_dni));

@@ -220,7 +220,8 @@ async fn un_reintento_repite_el_resultado_del_primer_intento(env: Entorno) {
     let otra_vez = salida(&mut con_clave("k1"));
     assert_eq!(otra_vez.status.code(), Some(6), "{otra_vez:?}");
     assert_eq!(primero.stderr, otra_vez.stderr);
-    assert!(otra_vez.stdout.is_empty());
+    assert_eq!(primero.stdout, otra_vez.stdout, "the same error object");
+    assert!(crate::helpers::es_solo_error(&otra_vez.stdout));
     // Confirmed, then the same reservation.
     let ok = salida(&mut con_clave("k2"));
     assert_eq!(ok.status.code(), Some(0));
@@ -337,7 +338,7 @@ async fn reservas_ver_muestra_el_pago_de_cada_compra(env: Entorno) {
         .assert()
         .success()
         .stdout(
-            predicate::str::contains("pago_estado").and(predicate::str::contains("reembolsado")),
+            predicate::str::contains("pago.estado").and(predicate::str::contains("reembolsado")),
         );
 }
 

@@ -391,6 +391,21 @@ impl Drop for RedisPropio {
 }
 
 /// Parses a command's stdout as exactly one JSON value.
+/// Whether a failing command's stdout carries no data: nothing, or (with `-o json|jsonl`)
+/// only the error object `{"error": {...}}`.
+pub fn es_solo_error(salida: &[u8]) -> bool {
+    let s = String::from_utf8_lossy(salida);
+    s.trim().is_empty()
+        || serde_json::from_str::<serde_json::Value>(&s).is_ok_and(|v| {
+            v.as_object().is_some_and(|o| o.len() == 1) && v["error"]["codigo"].is_string()
+        })
+}
+
+/// [`es_solo_error`] as a predicate on stdout.
+pub fn solo_error() -> impl predicates::Predicate<[u8]> {
+    predicates::function::function(|s: &[u8]| es_solo_error(s))
+}
+
 pub fn json(salida: &[u8]) -> serde_json::Value {
     serde_json::from_slice(salida).unwrap_or_else(|e| {
         panic!(

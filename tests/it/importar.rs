@@ -376,7 +376,11 @@ async fn un_archivo_que_no_existe_sale_con_2_nombrando_la_ruta(env: Entorno) {
     let s = importar(&env, "usuarios", &[ruta(&f)]);
     assert_eq!(s.codigo, 2);
     assert!(s.stderr.contains(ruta(&f)), "{}", s.stderr);
-    assert!(s.stdout.is_empty());
+    assert!(
+        crate::helpers::es_solo_error(s.stdout.as_bytes()),
+        "{}",
+        s.stdout
+    );
 }
 
 async fn la_entrada_estandar_sin_formato_sale_con_2_y_con_formato_se_importa(env: Entorno) {

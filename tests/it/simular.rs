@@ -195,7 +195,7 @@ async fn argumentos_sin_sentido_salen_con_2_sin_escribir_nada(env: Entorno) {
         simular(&env, &[flag, valor])
             .assert()
             .code(2)
-            .stdout(predicate::str::is_empty())
+            .stdout(crate::helpers::solo_error())
             .stderr(predicate::str::contains(valor));
     }
 }
@@ -225,7 +225,7 @@ async fn se_niega_a_mezclarse_con_datos_reales_salvo_con_permiso(env: Entorno) {
     simular(&env, &args)
         .assert()
         .code(4)
-        .stdout(predicate::str::is_empty())
+        .stdout(crate::helpers::solo_error())
         .stderr(predicate::str::contains(real.as_str()))
         .stderr(predicate::str::contains("--permitir-datos-existentes"));
     assert!(crudo::eventos_crudos(&env).await.is_empty());

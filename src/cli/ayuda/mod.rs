@@ -91,7 +91,17 @@ pub fn parsear() -> (Cli, std::collections::BTreeMap<String, Origen>) {
                 let uso = subcomando(&cmd, &args).clone().render_usage();
                 e.insert(ContextKind::Usage, ContextValue::StyledStr(uso));
             }
-            e.apply::<Espanol>().exit()
+            let e = e.apply::<Espanol>();
+            if !e.use_stderr() {
+                // --help and --version: clap prints them and exits 0.
+                e.exit()
+            }
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            crate::cli::output::error_de_uso(&e.render().to_string(), &args);
+            std::process::exit(2)
         }
     }
 }

@@ -138,6 +138,10 @@ const MIGRACIONES: &[&str] = &[
     ALTER TABLE reservas ADD COLUMN toma TEXT;
     ALTER TABLE reservas ADD COLUMN fallo TEXT;
     "#,
+    // 3 → 4: the order `reservas listar` pages in (issue 12): by event, then by id.
+    r#"
+    CREATE INDEX reservas_orden ON reservas (evento_id, id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -142,6 +142,52 @@ pub(super) fn registros_leidos(
     )
 }
 
+/// A stored reservation's id with its own read result.
+pub(super) type Leido = (String, crate::error::Result<RegistroSaga>);
+
+/// One page of [`registros_leidos`] in `ReservaStore::pagina`'s order (event id, then
+/// id), after the purchase `despues_de`; `None` in the outer option when that purchase
+/// does not exist.
+pub(super) fn pagina_leida(
+    con: &Connection,
+    filtro: &FiltroReservas,
+    limite: u32,
+    despues_de: Option<&str>,
+) -> R<Option<Vec<Leido>>> {
+    let inicio: Option<(String, String)> = match despues_de {
+        Some(id) => {
+            let evento = con
+                .prepare_cached("SELECT evento_id FROM reservas WHERE id = ?1")?
+                .query_row([id], |r| r.get::<_, String>(0))
+                .optional()?;
+            match evento {
+                Some(e) => Some((e, id.to_owned())),
+                None => return Ok(None),
+            }
+        }
+        None => None,
+    };
+    let mut stmt = con.prepare_cached(&format!(
+        "SELECT {COLUMNAS_RESERVA} FROM reservas \
+         WHERE (?1 IS NULL OR evento_id = ?1) \
+           AND (?2 IS NULL OR usuario_id = ?2) \
+           AND (?3 IS NULL OR estado = ?3) \
+           AND (?4 IS NULL OR (evento_id, id) > (?4, ?5)) \
+         ORDER BY evento_id, id LIMIT ?6"
+    ))?;
+    let [e, u, s] = parametros(filtro);
+    let (ce, ci) = match &inicio {
+        Some((e, i)) => (Some(e.as_str()), Some(i.as_str())),
+        None => (None, None),
+    };
+    Ok(Some(
+        filas::todas_crudas(&mut stmt, params![e, u, s, ce, ci, limite], filas::registro)?
+            .into_iter()
+            .map(|c| (c.id, c.leida))
+            .collect(),
+    ))
+}
+
 /// Releases the event's expired holds whose payment never started (step `inventario`,
 /// no ledger entry, not taken over), as `tomar.lua` does.
 pub(super) fn liberar_vencidas(con: &Connection, evento: &EventoId, ahora: i64) -> R<()> {

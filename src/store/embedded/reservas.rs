@@ -10,7 +10,8 @@ use rusqlite::{OptionalExtension, params};
 use super::filas::{self, COLUMNAS_PAGO, COLUMNAS_RESERVA};
 use super::registros::{
     TTL_MIN_BLOQUEO_MS, cobro, contador, de_la_saga, elegible, escribir_registro, liberar_vencidas,
-    mover_contador, registro, registro_o_error, registros, registros_leidos, reloj, soltar_bloqueo,
+    mover_contador, pagina_leida, registro, registro_o_error, registros, registros_leidos, reloj,
+    soltar_bloqueo,
 };
 use super::{SqliteStore, pagos};
 use crate::domain::{Aforo, ClaveIdempotencia, Estado, EventoId, Fecha, ReservaId, UsuarioId};
@@ -412,6 +413,23 @@ impl RegistroStore for SqliteStore {
         let filtro = filtro.clone();
         let leidos = self.con(move |con| registros_leidos(con, &filtro)).await?;
         listado::sin_danadas("la reserva", leidos)
+    }
+
+    async fn pagina(
+        &self,
+        filtro: &FiltroReservas,
+        limite: u32,
+        despues_de: Option<&ReservaId>,
+    ) -> Result<Vec<RegistroSaga>> {
+        let (f, d) = (filtro.clone(), despues_de.map(|r| r.to_string()));
+        let leidos = self
+            .con(move |con| pagina_leida(con, &f, limite, d.as_deref()))
+            .await?;
+        match (leidos, despues_de) {
+            (Some(l), _) => listado::sin_danadas("la reserva", l),
+            (None, Some(r)) => Err(Error::no_encontrado("reserva", r)),
+            (None, None) => Ok(Vec::new()),
+        }
     }
 
     async fn vencidas(&self) -> Result<Vec<RegistroSaga>> {

@@ -52,11 +52,14 @@ impl TokenStore for SqliteStore {
         .await
     }
 
-    async fn listar(&self) -> Result<Vec<Token>> {
-        self.leer(|tx| {
-            let mut stmt =
-                tx.prepare_cached(&format!("SELECT {COLUMNAS_TOKEN} FROM tokens ORDER BY id"))?;
-            let v = filas::todas(&mut stmt, [], filas::token)?;
+    async fn listar(&self, limite: u32, despues_de: Option<&TokenId>) -> Result<Vec<Token>> {
+        let despues = despues_de.map(|t| t.to_string());
+        self.leer(move |tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {COLUMNAS_TOKEN} FROM tokens WHERE (?1 IS NULL OR id > ?1) \
+                 ORDER BY id LIMIT ?2"
+            ))?;
+            let v = filas::todas(&mut stmt, params![despues, limite], filas::token)?;
             Ok(v.into_iter().map(|(t, _)| t).collect())
         })
         .await

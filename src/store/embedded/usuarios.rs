@@ -40,15 +40,40 @@ fn choque(e: &rusqlite::Error) -> Option<Choque> {
 }
 
 /// Turns a unique clash into the `Duplicado` that names the clashing value (the same
-/// messages as MongoDB's); any other error passes through.
-fn duplicado(e: rusqlite::Error, email: Option<&Email>, documento: Option<&Documento>) -> Fallo {
+/// messages as MongoDB's) and the id of the user that holds it, read on `con` (the
+/// refused statement alone is undone, so the transaction still answers); any other error
+/// passes through.
+fn duplicado(
+    con: &Connection,
+    e: rusqlite::Error,
+    email: Option<&Email>,
+    documento: Option<&Documento>,
+) -> Fallo {
+    let dueno = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Option<String> {
+        con.query_row(sql, p, |r| r.get(0))
+            .optional()
+            .ok()
+            .flatten()
+    };
     match (choque(&e), email, documento) {
-        (Some(Choque::Email), Some(email), _) => {
-            Error::Duplicado(format!("un usuario con el email {email}")).into()
+        (Some(Choque::Email), Some(email), _) => Error::Duplicado {
+            que: format!("un usuario con el email {email}"),
+            campo: Some("email"),
+            existente: dueno(
+                "SELECT id FROM usuarios WHERE email = ?1",
+                &[&email.as_str()],
+            ),
         }
-        (Some(Choque::Documento), _, Some(d)) => {
-            Error::Duplicado(format!("un usuario con el documento {d}")).into()
+        .into(),
+        (Some(Choque::Documento), _, Some(d)) => Error::Duplicado {
+            que: format!("un usuario con el documento {d}"),
+            campo: Some("documento"),
+            existente: dueno(
+                "SELECT id FROM usuarios WHERE tipo_documento = ?1 AND nro_documento = ?2",
+                &[&d.tipo.as_str(), &d.nro.as_str()],
+            ),
         }
+        .into(),
         _ => Fallo::Sql(e),
     }
 }
@@ -76,7 +101,7 @@ fn insertar(con: &Connection, u: &NuevoUsuario) -> R<UsuarioId> {
         u.apellido.as_str(),
         u.email.as_str()
     ])
-    .map_err(|e| duplicado(e, Some(&u.email), u.documento.as_ref()))?;
+    .map_err(|e| duplicado(con, e, Some(&u.email), u.documento.as_ref()))?;
     Ok(id)
 }
 
@@ -175,7 +200,9 @@ impl UsuarioStore for SqliteStore {
                     tipo,
                     nro,
                 ])
-                .map_err(|e| duplicado(e, cambios.email.as_ref(), cambios.documento.as_ref()))?;
+                .map_err(|e| {
+                    duplicado(tx, e, cambios.email.as_ref(), cambios.documento.as_ref())
+                })?;
             if cambiadas == 0 {
                 return Err(no_encontrado(&id));
             }
@@ -276,7 +303,7 @@ impl UsuarioStore for SqliteStore {
                 match hecho {
                     Ok(true) => r.insertados += 1,
                     Ok(false) => r.actualizados += 1,
-                    Err(Fallo::Dominio(e @ Error::Duplicado(_))) => {
+                    Err(Fallo::Dominio(e @ Error::Duplicado { .. })) => {
                         r.rechazados.push((i, e.to_string()));
                     }
                     Err(otro) => return Err(otro),
@@ -313,7 +340,7 @@ fn upsert(con: &Connection, u: &NuevoUsuario) -> R<bool> {
             tipo,
             nro
         ])
-        .map_err(|e| duplicado(e, Some(&u.email), u.documento.as_ref()))?;
+        .map_err(|e| duplicado(con, e, Some(&u.email), u.documento.as_ref()))?;
     if cambiadas > 0 {
         return Ok(false);
     }

@@ -28,11 +28,7 @@ pub(super) fn mapear(e: ErrorMongo, uri: &Uri) -> Error {
         | ErrorKind::ConnectionPoolCleared { .. }
         | ErrorKind::DnsResolve { .. }
         | ErrorKind::Authentication { .. }
-        | ErrorKind::Shutdown => Error::BackendCaido {
-            backend: "MongoDB",
-            direccion: uri.redactada(),
-            detalle,
-        },
+        | ErrorKind::Shutdown => Error::caido("MongoDB", uri.redactada(), &detalle),
         _ => Error::Interno(anyhow::anyhow!("error de MongoDB: {detalle}")),
     }
 }
@@ -82,24 +78,38 @@ pub(super) fn choque_de_mensaje(mensaje: &str) -> Choque {
     }
 }
 
-/// What `Error::Duplicado` says for each clash: "ya existe un usuario con el email …".
-pub(super) fn duplicado_email(email: &Email) -> Error {
-    Error::Duplicado(format!("un usuario con el email {email}"))
+/// What `Error::Duplicado` says for each clash: "ya existe un usuario con el email …",
+/// with the id of the user that holds it when it is known.
+pub(super) fn duplicado_email(email: &Email, existente: Option<String>) -> Error {
+    Error::Duplicado {
+        que: format!("un usuario con el email {email}"),
+        campo: Some("email"),
+        existente,
+    }
 }
 
-pub(super) fn duplicado_documento(documento: &Documento) -> Error {
-    Error::Duplicado(format!("un usuario con el documento {documento}"))
+pub(super) fn duplicado_documento(documento: &Documento, existente: Option<String>) -> Error {
+    Error::Duplicado {
+        que: format!("un usuario con el documento {documento}"),
+        campo: Some("documento"),
+        existente,
+    }
 }
 
 /// When the index is unknown and the data no longer shows the clash (a concurrent
 /// delete), say what could have clashed.
 pub(super) fn duplicado_generico(email: Option<&Email>, documento: Option<&Documento>) -> Error {
-    Error::Duplicado(match (email, documento) {
+    let que = match (email, documento) {
         (Some(e), Some(d)) => format!("un usuario con el email {e} o el documento {d}"),
         (Some(e), None) => format!("un usuario con el email {e}"),
         (None, Some(d)) => format!("un usuario con el documento {d}"),
         (None, None) => "un usuario con esos datos".to_owned(),
-    })
+    };
+    Error::Duplicado {
+        que,
+        campo: None,
+        existente: None,
+    }
 }
 
 #[cfg(test)]

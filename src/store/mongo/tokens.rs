@@ -88,11 +88,16 @@ impl TokenStore for MongoStore {
             .transpose()
     }
 
-    async fn listar(&self) -> Result<Vec<Token>> {
+    async fn listar(&self, limite: u32, despues_de: Option<&TokenId>) -> Result<Vec<Token>> {
+        let filtro = match despues_de {
+            Some(t) => doc! { "_id": { "$gt": t.oid() } },
+            None => doc! {},
+        };
         let docs: Vec<Document> = self
             .tokens
-            .find(doc! {})
+            .find(filtro)
             .sort(doc! { "_id": 1 })
+            .limit(i64::from(limite))
             .await
             .map_err(|e| self.fallo(e))?
             .try_collect()

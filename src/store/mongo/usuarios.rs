@@ -24,8 +24,9 @@ use crate::error::{Error, Result};
 use crate::store::{FilaDanada, ModoImport, ResultadoLote, UsuarioStore, listado};
 
 impl MongoStore {
-    /// Turns a duplicate-key clash into the `Duplicado` that names the clashing value.
-    /// `yo` is the user being updated, who cannot clash with themself.
+    /// Turns a duplicate-key clash into the `Duplicado` that names the clashing value and
+    /// the id of the user that holds it. `yo` is the user being updated, who cannot clash
+    /// with themself.
     async fn duplicado(
         &self,
         choque: Choque,
@@ -33,26 +34,39 @@ impl MongoStore {
         documento: Option<&Documento>,
         yo: Option<ObjectId>,
     ) -> Error {
+        let filtro_documento = |d: &Documento| {
+            doc! { "tipo_documento": d.tipo.as_str(), "nro_documento": d.nro.as_str() }
+        };
         match (choque, email, documento) {
-            (Choque::Email, Some(e), _) => duplicado_email(e),
-            (Choque::Documento, _, Some(d)) => duplicado_documento(d),
-            _ => {
-                // The message did not say which index: ask the data. Only the email
-                // needs a look; if it is free, the document must be what clashed.
-                if let Some(e) = email {
-                    match self.usuarios.find_one(doc! { "email": e.as_str() }).await {
-                        Ok(Some(otro)) if otro.get_object_id("_id").ok() != yo => {
-                            return duplicado_email(e);
-                        }
-                        Ok(_) if documento.is_some() => {
-                            return duplicado_documento(documento.expect("checked"));
-                        }
-                        _ => {}
-                    }
-                }
-                duplicado_generico(email, documento)
+            (Choque::Email, Some(e), _) => {
+                duplicado_email(e, self.dueno(doc! { "email": e.as_str() }, yo).await)
             }
+            (Choque::Documento, _, Some(d)) => {
+                duplicado_documento(d, self.dueno(filtro_documento(d), yo).await)
+            }
+            // The message did not say which index: ask the data. If the email is free,
+            // the document must be what clashed.
+            (_, Some(e), d) => match self.dueno(doc! { "email": e.as_str() }, yo).await {
+                Some(id) => duplicado_email(e, Some(id)),
+                None => match d {
+                    Some(d) => duplicado_documento(d, self.dueno(filtro_documento(d), yo).await),
+                    None => duplicado_generico(email, documento),
+                },
+            },
+            _ => duplicado_generico(email, documento),
         }
+    }
+
+    /// The id of another user matching `filtro`, if the store answers.
+    async fn dueno(&self, filtro: Document, yo: Option<ObjectId>) -> Option<String> {
+        let otro = self
+            .usuarios
+            .find_one(filtro)
+            .projection(doc! { "_id": 1 })
+            .await
+            .ok()??;
+        let oid = otro.get_object_id("_id").ok()?;
+        (Some(oid) != yo).then(|| oid.to_hex())
     }
 
     /// The reason given for an import row the server refused.

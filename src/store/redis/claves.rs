@@ -32,6 +32,12 @@ impl Claves {
         format!("{}evento:{{{e}}}:reservas", self.prefijo)
     }
 
+    /// ZSET of the same ids at score 0, so they read back in id order (`ZRANGEBYLEX`):
+    /// the pages of `reservas listar`. Scripts build it from the `reservas` key.
+    pub(crate) fn orden(&self, e: &EventoId) -> String {
+        format!("{}:orden", self.reservas(e))
+    }
+
     /// ZSET of in-flight reservation ids scored by hold expiry (ms).
     pub(crate) fn retenidas(&self, e: &EventoId) -> String {
         format!("{}evento:{{{e}}}:retenidas", self.prefijo)

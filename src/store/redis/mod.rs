@@ -4,6 +4,7 @@
 
 mod claves;
 mod hash;
+mod paginas;
 mod pagos;
 mod reservas;
 mod retencion;
@@ -57,6 +58,7 @@ scripts! {
     VINCULAR_CLAVE = "vincular_clave.lua";
     REGISTRAR_COBRO = "registrar_cobro.lua";
     REGISTRAR_REEMBOLSO = "registrar_reembolso.lua";
+    PAGINA_RESERVAS = "pagina_reservas.lua";
 }
 
 type Hash = HashMap<String, String>;
@@ -89,10 +91,8 @@ impl RedisStore {
     /// Connects and PINGs once, so a wrong address fails here (`BackendCaido`, about two
     /// seconds at most) rather than at the first purchase. `prefijo` goes before every key.
     pub async fn conectar(url: &Uri, prefijo: &str) -> Result<Self> {
-        let caido = |detalle: &str| Error::BackendCaido {
-            backend: "Redis",
-            direccion: url.redactada(),
-            detalle: una_linea(&redactar_texto(detalle, &[url])),
+        let caido = |detalle: &str| {
+            Error::caido("Redis", url.redactada(), &redactar_texto(detalle, &[url]))
         };
         let cliente = redis::Client::open(url.expose()).map_err(|e| {
             Error::Invalido(format!(
@@ -158,11 +158,7 @@ impl RedisStore {
                     )
             );
         if de_conexion {
-            Error::BackendCaido {
-                backend: "Redis",
-                direccion: self.url.redactada(),
-                detalle: texto,
-            }
+            Error::caido("Redis", self.url.redactada(), &texto)
         } else {
             Error::Interno(anyhow!("error de Redis: {texto}"))
         }

@@ -350,16 +350,19 @@ impl RegistroStore for RedisStore {
         let leidos = self.registros_leidos(ids).await?;
         let mut registros: Vec<RegistroSaga> = listado::sin_danadas("la reserva", leidos)?
             .into_iter()
-            .filter(|r| {
-                filtro
-                    .usuario
-                    .as_ref()
-                    .is_none_or(|u| &r.reserva.usuario_id == u)
-            })
-            .filter(|r| filtro.estado.is_none_or(|s| r.reserva.estado == s))
+            .filter(|r| filtro.admite(&r.reserva))
             .collect();
         ordenar(&mut registros);
         Ok(registros)
+    }
+
+    async fn pagina(
+        &self,
+        filtro: &FiltroReservas,
+        limite: u32,
+        despues_de: Option<&ReservaId>,
+    ) -> Result<Vec<RegistroSaga>> {
+        self.pagina_reservas(filtro, limite, despues_de).await
     }
 
     async fn vencidas(&self) -> Result<Vec<RegistroSaga>> {

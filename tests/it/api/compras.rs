@@ -102,6 +102,9 @@ async fn crear_evento_comprar_y_cancelar_devuelve_las_entradas(env: Entorno) {
     .await;
     assert_eq!(st, StatusCode::CONFLICT);
     assert!(es_error(&err, "sin_entradas").contains("disponibles 7"));
+    // The same fields as the CLI's error object (issue 12).
+    assert_eq!(err["error"]["disponibles"], 7, "{err}");
+    assert_eq!(err["error"]["evento_id"], eid, "{err}");
     assert_eq!(contador(&env, &eid).await, Some(7));
 
     let (st, cancelada) = cuerpo(

@@ -147,7 +147,7 @@ async fn actualizar_usuario_con_email_o_documento_ajeno_da_duplicado(env: Entorn
         )
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::Duplicado(_)), "{e}");
+    assert!(matches!(e, Error::Duplicado { .. }), "{e}");
     assert_eq!(
         e.to_string(),
         "ya existe un usuario con el email juan@example.com"
@@ -198,7 +198,7 @@ async fn crear_usuario_con_email_duplicado_da_duplicado(env: Entorno) {
         .crear(usuario("Juan@Example.com", Some(("DNI", "1"))))
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::Duplicado(_)), "{e}");
+    assert!(matches!(e, Error::Duplicado { .. }), "{e}");
     assert_eq!(e.exit_code(), 4);
     assert_eq!(
         e.to_string(),
@@ -217,7 +217,7 @@ async fn crear_usuario_con_documento_duplicado_da_duplicado(env: Entorno) {
         .crear(usuario("otro@example.com", Some(("dni", "12345678"))))
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::Duplicado(_)), "{e}");
+    assert!(matches!(e, Error::Duplicado { .. }), "{e}");
     assert_eq!(
         e.to_string(),
         "ya existe un usuario con el documento DNI 12345678"

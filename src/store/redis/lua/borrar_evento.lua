@@ -29,5 +29,5 @@ end
 for _, id in ipairs(ids) do
   redis.call('DEL', ARGV[2] .. id, ARGV[3] .. id)
 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[2] .. ':orden', KEYS[3], KEYS[4])
 return ids

@@ -17,6 +17,7 @@ end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 5 + 2 * k))
 redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[2] .. ':orden', 0, ARGV[1])
 if ARGV[2] == '0' then
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 else
