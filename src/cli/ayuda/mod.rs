@@ -222,15 +222,32 @@ fn seccion_conexion(raiz: &Command, conexion: &HashSet<String>) -> StyledStr {
 
 /// One line in each subcommand's help naming the connection flags it hides.
 fn puntero_conexion(conexion: &HashSet<String>) -> String {
-    let mut largas: Vec<String> = Ajustes::augment_args(Command::new("conexion"))
-        .get_arguments()
-        .filter(|a| conexion.contains(a.get_id().as_str()))
-        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+    let mut grupos: Vec<(String, Vec<String>)> = Vec::new();
+    for a in Ajustes::augment_args(Command::new("conexion")).get_arguments() {
+        if a.is_hide_set() || !conexion.contains(a.get_id().as_str()) {
+            continue;
+        }
+        let (Some(larga), Some(grupo)) = (a.get_long(), a.get_help_heading()) else {
+            continue;
+        };
+        match grupos.iter_mut().find(|(g, _)| g == grupo) {
+            Some((_, v)) => v.push(format!("--{larga}")),
+            None => grupos.push((grupo.to_owned(), vec![format!("--{larga}")])),
+        }
+    }
+    // A flag or two per group name the kind; the full list is one `eventflow --help` away.
+    let partes: Vec<String> = grupos
+        .iter()
+        .enumerate()
+        .map(|(i, (g, v))| {
+            let n = if i == 0 { 2 } else { 1 }.min(v.len());
+            let mas = if v.len() > n { ", …" } else { "" };
+            format!("de {} ({}{mas})", g.to_lowercase(), v[..n].join(", "))
+        })
         .collect();
-    largas.dedup();
     format!(
-        "Opciones globales de conexión ({}): vea `eventflow --help`.",
-        largas.join(", ")
+        "Opciones globales {}:\nvea `eventflow --help`.",
+        partes.join(" y ")
     )
 }
 
