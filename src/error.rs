@@ -227,7 +227,7 @@ fn causa_de_conexion(detalle: &str) -> String {
             "no se encuentra el nombre del servidor",
         ),
         (
-            &["timed out", "timeout", "deadline"][..],
+            &["timed out", "timeout", "deadline", "sin respuesta"][..],
             "el servidor no responde a tiempo",
         ),
         (

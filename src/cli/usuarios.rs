@@ -57,12 +57,12 @@ Ejemplos:
   eventflow usuarios ver 65f1c2a4e1b2c3d4e5f6a7b8
   eventflow usuarios ver --email ana@example.com
   eventflow -o json usuarios ver $USUARIO")]
+    #[command(group(clap::ArgGroup::new("quien").required(true).args(["id", "email"])))]
     Ver {
         /// Id del usuario (24 dígitos hexadecimales, como lo muestra `listar`).
-        #[arg(required_unless_present = "email")]
         id: Option<UsuarioId>,
         /// Busca el usuario por su email en lugar de por id.
-        #[arg(long, conflicts_with = "id")]
+        #[arg(long)]
         email: Option<Email>,
     },
     /// Lista usuarios por orden de alta.

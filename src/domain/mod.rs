@@ -12,6 +12,7 @@ mod reserva;
 pub mod saga;
 mod texto;
 mod token;
+mod transiciones;
 mod unicode;
 mod usuario;
 
@@ -24,6 +25,9 @@ pub use ids::{ClaveIdempotencia, EventoId, ReservaId, TokenId, UsuarioId};
 pub use reserva::{Estado, EstadoPago, Pago, Reserva, ReservaConPago};
 pub use texto::{Email, Texto};
 pub use token::{NuevoToken, Permiso, Permisos, Secreto, Token};
+pub use transiciones::{
+    LIBERABLES_POR_TOMA, Negativa, Operacion, TTL_IDEMPOTENCIA_MS, TTL_MIN_BLOQUEO_MS,
+};
 pub use usuario::{CambiosUsuario, Compra, NuevoUsuario, Usuario};
 
 /// Why a raw value was refused. The message names the field and the value, with the

@@ -2,7 +2,7 @@
 //! and the SQLite transactions apply the same rules (`docs/consistency.md`), so a caller
 //! cannot tell the backends apart by what they say.
 
-use crate::domain::{Aforo, EventoId, ReservaId, UsuarioId};
+use crate::domain::{Aforo, EventoId, Negativa, ReservaId, UsuarioId};
 use crate::error::Error;
 
 /// Another change moved the capacity since the caller read it (compare-and-set lost).
@@ -99,4 +99,15 @@ pub fn cobro_en_pie(reserva: &ReservaId) -> Error {
 
 pub fn reserva_existe(reserva: &ReservaId) -> Error {
     Error::Conflicto(format!("la reserva {reserva} ya existe"))
+}
+
+/// The message of a transition the table refuses (`domain::Negativa`).
+pub fn negativa(reserva: &ReservaId, n: Negativa) -> Error {
+    match n {
+        Negativa::Tomada(detalle) => tomada(reserva, detalle),
+        Negativa::NoPendiente(estado) => no_pendiente(reserva, estado),
+        Negativa::NoCobrable(motivo) => no_cobrable(reserva, motivo),
+        Negativa::NoTomada => no_tomada(reserva),
+        Negativa::CobroEnPie => cobro_en_pie(reserva),
+    }
 }

@@ -207,8 +207,9 @@ fn los_errores_de_uso_estan_en_castellano_y_salen_con_2() {
         let s = correr(&env, &args);
         let err = texto(&s.stderr);
         assert_eq!(s.status.code(), Some(2), "{args:?}: {err}");
+        // With `-o json` stdout holds the error object, and nothing else (issue 12).
         assert!(
-            s.stdout.is_empty(),
+            crate::helpers::es_solo_error(&s.stdout),
             "{args:?}: stdout {:?}",
             texto(&s.stdout)
         );
@@ -244,10 +245,10 @@ fn un_grupo_sin_accion_muestra_su_ayuda_en_castellano() {
 fn el_uso_no_muestra_como_obligatorias_las_opciones_del_entorno() {
     // Issue 12: `Usage: eventflow usuarios ver --data-dir <DATA_DIR> <ID>`.
     let env = Entorno::embebido();
-    let s = correr(&env, &["usuarios", "ver"]);
+    let s = correr(&env, &["usuarios", "historial"]);
     let err = texto(&s.stderr);
     assert!(
-        err.contains("Uso: eventflow usuarios ver [OPCIONES] <ID>"),
+        err.contains("Uso: eventflow usuarios historial [OPCIONES] <ID>"),
         "{err}"
     );
     assert!(!err.contains("--data-dir"), "{err}");

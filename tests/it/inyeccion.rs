@@ -7,7 +7,7 @@
 use eventflow::domain::{EventoId, UsuarioId};
 
 use crate::crudo;
-use crate::helpers::Entorno;
+use crate::helpers::{Entorno, es_solo_error};
 use crate::reservar::{evento, usuarios, verificar_ok};
 
 /// What one injected fault must leave behind, for a purchase of 2 seats at 100 each out
@@ -50,7 +50,16 @@ async fn caso(env: Entorno, i: usize) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), c.salida, "{}: {stderr}", c.fallo);
     assert!(stderr.contains(c.aviso), "{}: {stderr}", c.fallo);
-    assert!(out.stdout.is_empty(), "{}: {out:?}", c.fallo);
+    // With `-o json` a failure's stdout is the error object, nothing else (issue 12).
+    assert!(es_solo_error(&out.stdout), "{}: {out:?}", c.fallo);
+    if let Some(codigo) = c.salida {
+        let v = crate::helpers::json(&out.stdout);
+        // A compensated purchase names itself and its final state.
+        if codigo == 6 || codigo == 7 {
+            assert_eq!(v["error"]["estado"], c.estado.unwrap_or_default(), "{v}");
+            assert!(v["error"]["reserva_id"].is_string(), "{v}");
+        }
+    }
     if c.salida.is_none() {
         // The abandoned purchase's hold runs out; `compensar` finishes it.
         for r in crudo::registros_crudos(&env, e.as_str()).await {

@@ -252,7 +252,7 @@ async fn se_niega_si_ya_hay_un_evento_real(env: Entorno) {
     simular(&env, &["--aforo", "5", "--compradores", "10"])
         .assert()
         .code(4)
-        .stdout(predicate::str::is_empty())
+        .stdout(crate::helpers::solo_error())
         .stderr(predicate::str::contains(format!("ya tiene el evento {id}")));
     assert_eq!(crudo::eventos_crudos(&env).await.len(), 1);
     assert_eq!(crudo::usuarios_guardados(&env).await, 0);
@@ -273,7 +273,7 @@ async fn se_niega_si_el_almacen_de_reservas_tiene_un_contador_ajeno(env: Entorno
     simular(&env, &["--aforo", "5", "--compradores", "10"])
         .assert()
         .code(4)
-        .stdout(predicate::str::is_empty())
+        .stdout(crate::helpers::solo_error())
         .stderr(predicate::str::contains(format!(
             "el almacén de reservas ya tiene el evento {ajeno}"
         )));

@@ -4,8 +4,8 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::R;
-use super::registros::{TTL_IDEMPOTENCIA_MS, cobro, registro_o_error, reloj};
-use crate::domain::{ClaveIdempotencia, Estado, Reserva, ReservaId};
+use super::registros::{cobro, registro_o_error, reloj};
+use crate::domain::{ClaveIdempotencia, Fecha, Reserva, ReservaId, TTL_IDEMPOTENCIA_MS};
 use crate::error::Error;
 use crate::store::{Cobro, rechazo};
 
@@ -60,18 +60,9 @@ pub(super) fn registrar_cobro(tx: &Transaction<'_>, r: &Reserva, aprobado: bool)
     }
     let actual = registro_o_error(tx, &r.id)?;
     let ahora = reloj(tx)?;
-    let motivo = if actual.toma.is_some() {
-        Some("tomada")
-    } else if actual.reserva.estado != Estado::Pendiente || actual.terminada {
-        Some(actual.reserva.estado.as_str())
-    } else if actual.expira.millis() <= ahora {
-        Some("vencida")
-    } else {
-        None
-    };
-    if let Some(m) = motivo {
-        return Err(rechazo::no_cobrable(&r.id, m).into());
-    }
+    actual
+        .cobrable(Fecha::from_millis(ahora))
+        .map_err(|n| rechazo::negativa(&r.id, n))?;
     tx.prepare_cached(
         "INSERT INTO pagos (reserva_id, evento_id, importe, aprobado, cobrado) \
          VALUES (?1, ?2, ?3, ?4, ?5)",

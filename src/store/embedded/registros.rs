@@ -6,16 +6,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::R;
 use super::filas::{self, COLUMNAS_PAGO, COLUMNAS_RESERVA};
+use crate::domain::LIBERABLES_POR_TOMA;
 use crate::domain::{Estado, EventoId, Fecha, Reserva, ReservaId};
 use crate::error::Error;
-use crate::store::{Cobro, FiltroReservas, Reclamo, RegistroSaga, Toma, rechazo};
-
-/// As on Redis: long enough for any client retry, short enough not to pile up.
-pub(super) const TTL_IDEMPOTENCIA_MS: i64 = 7 * 24 * 3600 * 1000;
-/// As on Redis: a lock that expires before the take returns would protect nothing.
-pub(super) const TTL_MIN_BLOQUEO_MS: i64 = 1000;
-/// As on Redis: expired holds released by one take, at most.
-pub(super) const LIBERABLES_POR_TOMA: i64 = 256;
+use crate::store::{Cobro, FiltroReservas, RegistroSaga, Toma, rechazo};
 
 /// SQLite's clock in epoch ms: the one clock every process sharing the file compares with.
 pub(super) fn reloj(con: &Connection) -> R<i64> {
@@ -216,23 +210,6 @@ pub(super) fn liberar_vencidas(con: &Connection, evento: &EventoId, ahora: i64) 
 
 /// Refuses (as `EF_TOMADA` on Redis) a saga step on a purchase it no longer owns.
 pub(super) fn de_la_saga(r: &RegistroSaga) -> R<()> {
-    match (r.terminada, r.toma) {
-        (false, None) => Ok(()),
-        (_, Some(t)) => Err(rechazo::tomada(&r.reserva.id, t.as_str()).into()),
-        (true, None) => Err(rechazo::tomada(&r.reserva.id, r.reserva.estado.as_str()).into()),
-    }
-}
-
-/// Whether a claim for `motivo` may take `r` over at `ahora` (the table of
-/// `docs/consistency.md`; `reclamar.lua` applies the same).
-pub(super) fn elegible(r: &RegistroSaga, motivo: &Reclamo, ahora: Fecha) -> bool {
-    let libre = r.toma.is_none() || r.reclamada_hasta.is_none_or(|h| h <= ahora);
-    match motivo {
-        Reclamo::Fallo(_) => !r.terminada && r.toma.is_none(),
-        Reclamo::Vencida => {
-            !r.terminada && libre && (r.toma == Some(Toma::Compensacion) || r.expira < ahora)
-        }
-        Reclamo::Forzada => !r.terminada && libre,
-        Reclamo::Cancelacion => r.reserva.estado == Estado::Confirmada && r.terminada && libre,
-    }
+    r.propia()
+        .map_err(|n| rechazo::negativa(&r.reserva.id, n).into())
 }

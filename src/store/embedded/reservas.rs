@@ -9,12 +9,13 @@ use rusqlite::{OptionalExtension, params};
 
 use super::filas::{self, COLUMNAS_PAGO, COLUMNAS_RESERVA};
 use super::registros::{
-    TTL_MIN_BLOQUEO_MS, cobro, contador, de_la_saga, elegible, escribir_registro, liberar_vencidas,
-    mover_contador, pagina_leida, registro, registro_o_error, registros, registros_leidos, reloj,
-    soltar_bloqueo,
+    cobro, contador, de_la_saga, escribir_registro, liberar_vencidas, mover_contador, pagina_leida,
+    registro, registro_o_error, registros, registros_leidos, reloj, soltar_bloqueo,
 };
 use super::{SqliteStore, pagos};
-use crate::domain::{Aforo, ClaveIdempotencia, Estado, EventoId, Fecha, ReservaId, UsuarioId};
+use crate::domain::{
+    Aforo, ClaveIdempotencia, Estado, EventoId, Fecha, ReservaId, TTL_MIN_BLOQUEO_MS, UsuarioId,
+};
 use crate::error::{Error, Result};
 use crate::store::{
     ClaveStore, Cobro, CobroStore, ContadorStore, Fase, FiltroReservas, Paso, Reclamo,
@@ -280,10 +281,9 @@ impl RegistroStore for SqliteStore {
         let id = reserva.reserva.id.clone();
         self.escribir(move |tx| {
             let actual = registro_o_error(tx, &id)?;
-            if actual.reserva.estado != Estado::Pendiente {
-                return Err(rechazo::no_pendiente(&id, actual.reserva.estado.as_str()).into());
-            }
-            de_la_saga(&actual)?;
+            actual
+                .confirmable()
+                .map_err(|n| rechazo::negativa(&id, n))?;
             let ahora = reloj(tx)?;
             tx.prepare_cached(
                 "UPDATE reservas SET estado = 'confirmada', paso = 'confirmacion', fase = 'hecho', \
@@ -302,7 +302,7 @@ impl RegistroStore for SqliteStore {
             let Some(actual) = registro(tx, id.as_str())? else {
                 return Ok(false);
             };
-            if actual.reserva.estado != Estado::Confirmada || de_la_saga(&actual).is_err() {
+            if !actual.completable() {
                 return Ok(false);
             }
             tx.prepare_cached(
@@ -326,7 +326,7 @@ impl RegistroStore for SqliteStore {
         self.escribir(move |tx| {
             let actual = registro_o_error(tx, &id)?;
             let ahora = reloj(tx)?;
-            if !elegible(&actual, &motivo, Fecha::from_millis(ahora)) {
+            if !actual.reclamable(&motivo, Fecha::from_millis(ahora)) {
                 return Ok(None);
             }
             let fallo = match &motivo {
@@ -357,27 +357,12 @@ impl RegistroStore for SqliteStore {
         let id = reserva.reserva.id.clone();
         self.escribir(move |tx| {
             let actual = registro_o_error(tx, &id)?;
-            // The state check makes a second release (a retry, or a racing compensator)
-            // a no-op.
-            if !actual.reserva.estado.retiene_entradas() {
-                return Ok(false);
-            }
-            let Some(toma) = actual.toma else {
-                return Err(rechazo::no_tomada(&id).into());
-            };
+            // A second release (a retry, or a racing compensator) is a no-op.
             let pago = cobro(tx, id.as_str())?;
-            let cobrado = pago.as_ref().is_some_and(|c| c.aprobado);
-            if pago
-                .as_ref()
-                .is_some_and(|c| c.aprobado && c.reembolsado.is_none())
-            {
-                return Err(rechazo::cobro_en_pie(&id).into());
-            }
-            let final_ = match (toma, estado_final) {
-                (Toma::Cancelacion, _) => Estado::Cancelada,
-                (_, Estado::Cancelada) => Estado::Compensada,
-                (_, Estado::Expirada) if cobrado => Estado::Compensada,
-                (_, e) => e,
+            let final_ = match actual.liberacion(estado_final, pago.as_ref()) {
+                Ok(Some(f)) => f,
+                Ok(None) => return Ok(false),
+                Err(n) => return Err(rechazo::negativa(&id, n).into()),
             };
             mover_contador(
                 tx,
