@@ -26,7 +26,9 @@ use mongodb::bson::{Document, doc};
 
 use eventflow::config::{Backend, Config, Uri};
 use eventflow::domain::Fecha;
-use eventflow::import::{self, Entidad, Formato, ModoImport, Opciones, SinDestino, SinProgreso};
+use eventflow::import::{
+    self, Entidad, FileFormat, ImportOptions, ModoImport, NoImportProgress, SinDestino,
+};
 
 #[derive(Parser)]
 #[command(about = "Filas/s de importar frente a insert_many directo")]
@@ -166,15 +168,15 @@ impl Banco {
     async fn importar(
         &self,
         alm: &eventflow::store::Almacen,
-        formato: Formato,
+        formato: FileFormat,
         modo: ModoImport,
     ) -> Result<Duration> {
         let ruta = match formato {
-            Formato::Csv => &self.csv,
+            FileFormat::Csv => &self.csv,
             _ => &self.jsonl,
         };
         let f = File::open(ruta)?;
-        let opciones = Opciones {
+        let opciones = ImportOptions {
             formato,
             modo,
             dry_run: false,
@@ -186,7 +188,7 @@ impl Banco {
             Some(alm),
             f,
             &opciones,
-            &SinProgreso,
+            &NoImportProgress,
             &mut SinDestino,
         )
         .await?;
@@ -217,22 +219,22 @@ impl Banco {
             }
             Caso::JsonlInsertar => vec![(
                 caso,
-                self.importar(&alm, Formato::Jsonl, ModoImport::Insertar)
+                self.importar(&alm, FileFormat::Jsonl, ModoImport::Insertar)
                     .await?,
             )],
             Caso::CsvInsertar => vec![(
                 caso,
-                self.importar(&alm, Formato::Csv, ModoImport::Insertar)
+                self.importar(&alm, FileFormat::Csv, ModoImport::Insertar)
                     .await?,
             )],
             Caso::JsonlUpsert => {
                 let vacia = self
-                    .importar(&alm, Formato::Jsonl, ModoImport::Upsert)
+                    .importar(&alm, FileFormat::Jsonl, ModoImport::Upsert)
                     .await?;
                 let mut v = vec![(caso, vacia)];
                 if self.reejecucion {
                     let llena = self
-                        .importar(&alm, Formato::Jsonl, ModoImport::Upsert)
+                        .importar(&alm, FileFormat::Jsonl, ModoImport::Upsert)
                         .await?;
                     v.push((Caso::JsonlUpsertExistentes, llena));
                 }
@@ -240,7 +242,7 @@ impl Banco {
             }
             Caso::CsvUpsert => vec![(
                 caso,
-                self.importar(&alm, Formato::Csv, ModoImport::Upsert)
+                self.importar(&alm, FileFormat::Csv, ModoImport::Upsert)
                     .await?,
             )],
             Caso::JsonlUpsertExistentes => Vec::new(),

@@ -121,7 +121,7 @@ impl Pendientes {
 
 /// Settings of [`servir`].
 #[derive(Debug, Clone)]
-pub struct Opciones {
+pub struct ServerOptions {
     /// How often the background task compensates purchases whose hold expired.
     pub compensar_cada: Duration,
     pub limites: Limites,
@@ -213,7 +213,7 @@ async fn desbordado(e: tower::BoxError) -> ApiError {
 pub async fn servir(
     listener: TcpListener,
     reservador: Reservador,
-    opciones: Opciones,
+    opciones: ServerOptions,
     apagado: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let (estado, pendientes) = AppState::nuevo(reservador, &opciones.limites);

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::cli::{Ctx, output};
 use crate::config::{AjusteVisible, Backend, Origen};
 use crate::error::{Error, Result};
-use crate::store::{ReservaStore, Salud, mongo::MongoStore, redis::RedisStore};
+use crate::store::{ReservaStore, StoreHealth, mongo::MongoStore, redis::RedisStore};
 
 #[derive(Debug, Serialize)]
 struct Componente {
@@ -19,7 +19,7 @@ struct Componente {
 }
 
 #[derive(Debug, Serialize)]
-struct Estado {
+struct Informe {
     backend: &'static str,
     componentes: Vec<Componente>,
     configuracion: Configuracion,
@@ -74,7 +74,7 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             let (m, r) = tokio::join!(
                 async {
                     let s = MongoStore::conectar(mongo_uri, mongo_db).await?;
-                    let r = Salud::ping(&s).await;
+                    let r = StoreHealth::ping(&s).await;
                     s.cerrar().await;
                     r
                 },
@@ -83,7 +83,7 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
                     ReservaStore::ping(&s).await
                 }
             );
-            Estado {
+            Informe {
                 backend: "mongo",
                 configuracion: configuracion(ctx),
                 componentes: vec![
@@ -106,7 +106,7 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
                 Err(e) => Err(e),
             };
             let archivo = data_dir.join(crate::store::embedded::ARCHIVO);
-            Estado {
+            Informe {
                 backend: "embedded",
                 configuracion: configuracion(ctx),
                 componentes: vec![componente("SQLite", archivo.display().to_string(), r)],

@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::cli::{Ctx, output};
 use crate::error::{Error, Result};
 use crate::import::{
-    self, DestinoRechazos, Entidad, Formato, ModoImport, Opciones, PRIMEROS_RECHAZOS, Progreso,
-    RechazosJsonl, Resumen, SinDestino,
+    self, DestinoRechazos, Entidad, FileFormat, ImportOptions, ImportProgress, ImportSummary,
+    ModoImport, PRIMEROS_RECHAZOS, RechazosJsonl, SinDestino,
 };
 
 /// How often the plain (non-terminal) progress line is printed.
@@ -29,12 +29,12 @@ pub enum FormatoArg {
     Json,
 }
 
-impl From<FormatoArg> for Formato {
+impl From<FormatoArg> for FileFormat {
     fn from(f: FormatoArg) -> Self {
         match f {
-            FormatoArg::Csv => Formato::Csv,
-            FormatoArg::Jsonl => Formato::Jsonl,
-            FormatoArg::Json => Formato::Json,
+            FormatoArg::Csv => FileFormat::Csv,
+            FormatoArg::Jsonl => FileFormat::Jsonl,
+            FormatoArg::Json => FileFormat::Json,
         }
     }
 }
@@ -84,18 +84,18 @@ pub struct ArgsImportar {
 struct Informe<'a> {
     entidad: Entidad,
     archivo: String,
-    formato: Formato,
+    formato: FileFormat,
     modo: ModoImport,
     dry_run: bool,
     #[serde(flatten)]
-    resumen: &'a Resumen,
+    resumen: &'a ImportSummary,
 }
 
 fn es_stdin(ruta: &Path) -> bool {
     ruta.as_os_str() == "-"
 }
 
-fn formato(args: &ArgsImportar) -> Result<Formato> {
+fn formato(args: &ArgsImportar) -> Result<FileFormat> {
     if let Some(f) = args.formato {
         return Ok(f.into());
     }
@@ -105,7 +105,7 @@ fn formato(args: &ArgsImportar) -> Result<Formato> {
                 .into(),
         ));
     }
-    Formato::por_extension(&args.archivo).ok_or_else(|| {
+    FileFormat::por_extension(&args.archivo).ok_or_else(|| {
         Error::Invalido(format!(
             "no se reconoce el formato de {} por su extensión: indique --formato csv, jsonl o json",
             args.archivo.display()
@@ -169,7 +169,7 @@ pub async fn run(entidad: Entidad, args: ArgsImportar, ctx: &Ctx) -> Result<()> 
     let formato = formato(&args)?;
     let (origen, total) = abrir(&args.archivo)?;
     let mut rechazos = destino_rechazos(&args)?;
-    let opciones = Opciones {
+    let opciones = ImportOptions {
         formato,
         modo: args.modo.into(),
         dry_run: args.dry_run,
@@ -259,7 +259,7 @@ pub async fn run(entidad: Entidad, args: ArgsImportar, ctx: &Ctx) -> Result<()> 
     Ok(())
 }
 
-fn mostrar_rechazos(resumen: &Resumen, ruta: Option<&Path>) {
+fn mostrar_rechazos(resumen: &ImportSummary, ruta: Option<&Path>) {
     for r in &resumen.primeros_rechazos {
         match &r.campo {
             Some(c) => output::aviso(&format!("línea {}, campo {c}: {}", r.linea, r.motivo)),
@@ -275,7 +275,7 @@ fn mostrar_rechazos(resumen: &Resumen, ruta: Option<&Path>) {
     }
 }
 
-fn progreso(total: Option<u64>, dry_run: bool) -> Box<dyn Progreso> {
+fn progreso(total: Option<u64>, dry_run: bool) -> Box<dyn ImportProgress> {
     let verbo = if dry_run { "validadas" } else { "importadas" };
     if std::io::stderr().is_terminal() {
         Box::new(Barra::new(total, verbo))
@@ -331,7 +331,7 @@ impl Barra {
     }
 }
 
-impl Progreso for Barra {
+impl ImportProgress for Barra {
     fn avance(&self, filas: u64, bytes: u64) {
         self.barra.set_position(bytes);
         self.barra.set_message(format!(
@@ -352,7 +352,7 @@ struct Lineas {
     verbo: &'static str,
 }
 
-impl Progreso for Lineas {
+impl ImportProgress for Lineas {
     fn avance(&self, filas: u64, _bytes: u64) {
         let Ok(mut ultima) = self.ultima.lock() else {
             return;

@@ -27,7 +27,7 @@ use tokio::sync::OnceCell;
 use crate::config::{Ajustes, Config, Origen};
 use crate::error::Result;
 use crate::store::Almacen;
-pub use output::Formato;
+pub use output::OutputFormat;
 
 /// EventFlow: venta de entradas sin sobreventa, en un archivo SQLite embebido o sobre MongoDB + Redis.
 #[derive(Debug, Parser)]
@@ -40,8 +40,8 @@ pub use output::Formato;
 )]
 pub struct Cli {
     /// Formato de salida: tabla para personas; json, jsonl, csv o id para scripts; wide para ver todas las columnas.
-    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Formato::Table, help_heading = "Salida")]
-    pub output: Formato,
+    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = OutputFormat::Table, help_heading = "Salida")]
+    pub output: OutputFormat,
 
     /// Omite la línea de encabezado de tablas, filas separadas por tabuladores y CSV.
     #[arg(long, global = true, help_heading = "Salida")]
@@ -116,12 +116,12 @@ Ejemplos:
 /// What every subcommand is handed: settings, output format, and the stores on demand.
 pub struct Ctx {
     pub config: Config,
-    pub formato: Formato,
+    pub formato: OutputFormat,
     almacen: OnceCell<Almacen>,
 }
 
 impl Ctx {
-    pub fn new(config: Config, formato: Formato) -> Self {
+    pub fn new(config: Config, formato: OutputFormat) -> Self {
         Self {
             config,
             formato,

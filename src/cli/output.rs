@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 
 /// `-o`: what stdout carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Formato {
+pub enum OutputFormat {
     /// Tabla ajustada al terminal; en una tubería, filas separadas por tabuladores.
     Table,
     /// Un único valor JSON: un objeto, o una lista para los listados.
@@ -35,17 +35,17 @@ pub enum Formato {
     Jsonl,
 }
 
-impl Formato {
+impl OutputFormat {
     /// JSON on stdout, where a failure is an error object too.
     pub fn es_json(self) -> bool {
-        matches!(self, Formato::Json | Formato::Jsonl)
+        matches!(self, OutputFormat::Json | OutputFormat::Jsonl)
     }
 }
 
 /// What the whole run's output depends on besides `-o`: set once by `cli::run`.
 #[derive(Debug, Clone, Copy)]
-pub struct Opciones {
-    pub formato: Formato,
+pub struct OutputOptions {
+    pub formato: OutputFormat,
     /// False with `--no-encabezado`.
     pub encabezado: bool,
     /// Whether stdout is a terminal: tables there, tab-separated rows elsewhere.
@@ -56,18 +56,18 @@ pub struct Opciones {
     pub en_estado: bool,
 }
 
-static OPCIONES: OnceLock<Opciones> = OnceLock::new();
+static OPCIONES: OnceLock<OutputOptions> = OnceLock::new();
 /// Set once anything has been written to stdout.
 static EMPEZADA: AtomicBool = AtomicBool::new(false);
 
 /// Fixes the run's output options; the first call wins.
-pub fn configurar(formato: Formato, encabezado: bool, en_estado: bool) {
+pub fn configurar(formato: OutputFormat, encabezado: bool, en_estado: bool) {
     let terminal = std::io::stdout().is_terminal();
     let ancho = terminal
         .then(|| comfy_table::Table::new().width())
         .flatten()
         .map(usize::from);
-    let _ = OPCIONES.set(Opciones {
+    let _ = OPCIONES.set(OutputOptions {
         formato,
         encabezado,
         terminal,
@@ -76,9 +76,9 @@ pub fn configurar(formato: Formato, encabezado: bool, en_estado: bool) {
     });
 }
 
-fn opciones() -> Opciones {
-    *OPCIONES.get_or_init(|| Opciones {
-        formato: Formato::Table,
+fn opciones() -> OutputOptions {
+    *OPCIONES.get_or_init(|| OutputOptions {
+        formato: OutputFormat::Table,
         encabezado: true,
         terminal: std::io::stdout().is_terminal(),
         ancho: None,
@@ -135,15 +135,15 @@ where
 /// A listing written as it arrives, page by page, so memory does not grow with its
 /// length: `-o json` opens the array on the first row and closes it in `cerrar`.
 pub struct Lista<T: Fila> {
-    formato: Formato,
-    o: Opciones,
+    formato: OutputFormat,
+    o: OutputOptions,
     filas: u64,
     encabezado_hecho: bool,
     _t: PhantomData<fn(&T)>,
 }
 
 impl<T: Fila> Lista<T> {
-    pub fn new(formato: Formato) -> Self {
+    pub fn new(formato: OutputFormat) -> Self {
         Self {
             formato,
             o: opciones(),
@@ -169,7 +169,7 @@ impl<T: Fila> Lista<T> {
         let valores = filas.iter().map(a_valor).collect::<Result<Vec<_>>>()?;
         let mut s = String::new();
         match self.formato {
-            Formato::Json => {
+            OutputFormat::Json => {
                 for v in &valores {
                     s.push_str(if self.filas == 0 { "[\n" } else { ",\n" });
                     for (i, l) in json_bonito(v)?.lines().enumerate() {
@@ -182,20 +182,20 @@ impl<T: Fila> Lista<T> {
                     self.filas += 1;
                 }
             }
-            Formato::Jsonl => {
+            OutputFormat::Jsonl => {
                 for v in &valores {
                     s.push_str(&v.to_string());
                     s.push('\n');
                 }
             }
-            Formato::Id => {
+            OutputFormat::Id => {
                 let id = tabla::columna_id(cols);
                 for v in &valores {
                     s.push_str(&tabla::celda_tsv(tabla::valor(v, id)));
                     s.push('\n');
                 }
             }
-            Formato::Csv => {
+            OutputFormat::Csv => {
                 let mut lineas: Vec<Vec<String>> = Vec::new();
                 if let Some(e) = self.encabezado() {
                     lineas.push(e.into_iter().map(str::to_owned).collect());
@@ -207,7 +207,7 @@ impl<T: Fila> Lista<T> {
                 }));
                 escribir(&csv_lineas(lineas)?)?;
             }
-            Formato::Table | Formato::Wide if self.o.terminal => {
+            OutputFormat::Table | OutputFormat::Wide if self.o.terminal => {
                 let humanas: Vec<Vec<String>> = valores
                     .iter()
                     .map(|v| {
@@ -216,14 +216,14 @@ impl<T: Fila> Lista<T> {
                             .collect()
                     })
                     .collect();
-                let ancho = if self.formato == Formato::Wide {
+                let ancho = if self.formato == OutputFormat::Wide {
                     None
                 } else {
                     self.o.ancho
                 };
                 s = tabla::tabla_terminal(cols, &humanas, ancho, self.o.encabezado);
             }
-            Formato::Table | Formato::Wide => {
+            OutputFormat::Table | OutputFormat::Wide => {
                 if let Some(e) = self.encabezado() {
                     s.push_str(&tabla::linea_tsv(e.into_iter().map(str::to_owned)));
                 }
@@ -235,7 +235,7 @@ impl<T: Fila> Lista<T> {
                 }
             }
         }
-        if self.formato != Formato::Json {
+        if self.formato != OutputFormat::Json {
             self.filas += valores.len() as u64;
         }
         escribir(s.as_bytes())
@@ -244,29 +244,29 @@ impl<T: Fila> Lista<T> {
     /// Ends the listing: closes the JSON array, or writes the header of an empty one.
     pub fn cerrar(mut self) -> Result<()> {
         match self.formato {
-            Formato::Json if self.filas == 0 => escribir(b"[]\n"),
-            Formato::Json => escribir(b"\n]\n"),
-            Formato::Csv => match self.encabezado() {
+            OutputFormat::Json if self.filas == 0 => escribir(b"[]\n"),
+            OutputFormat::Json => escribir(b"\n]\n"),
+            OutputFormat::Csv => match self.encabezado() {
                 Some(e) => escribir(&csv_lineas([e])?),
                 None => Ok(()),
             },
-            Formato::Table | Formato::Wide if self.o.terminal => {
+            OutputFormat::Table | OutputFormat::Wide if self.o.terminal => {
                 if self.filas == 0 {
                     aviso("(sin resultados)");
                 }
                 Ok(())
             }
-            Formato::Table | Formato::Wide => match self.encabezado() {
+            OutputFormat::Table | OutputFormat::Wide => match self.encabezado() {
                 Some(e) => escribir(tabla::linea_tsv(e.into_iter().map(str::to_owned)).as_bytes()),
                 None => Ok(()),
             },
-            Formato::Jsonl | Formato::Id => Ok(()),
+            OutputFormat::Jsonl | OutputFormat::Id => Ok(()),
         }
     }
 }
 
 /// A whole list at once (one page).
-pub fn lista<T: Fila>(formato: Formato, filas: &[T]) -> Result<()> {
+pub fn lista<T: Fila>(formato: OutputFormat, filas: &[T]) -> Result<()> {
     let mut l = Lista::new(formato);
     l.pagina(filas)?;
     l.cerrar()
@@ -274,21 +274,21 @@ pub fn lista<T: Fila>(formato: Formato, filas: &[T]) -> Result<()> {
 
 /// One entity: a JSON object, a `campo | valor` table (tab-separated in a pipe), a
 /// one-row CSV, or its id.
-pub fn uno<T: Fila>(formato: Formato, v: &T) -> Result<()> {
+pub fn uno<T: Fila>(formato: OutputFormat, v: &T) -> Result<()> {
     let o = opciones();
     let cols = T::columnas();
     let valor = a_valor(v)?;
     let campo = |c: &Columna| tabla::valor(&valor, c.campo);
     match formato {
-        Formato::Json | Formato::Jsonl => json(formato, &valor),
-        Formato::Id => escribir(
+        OutputFormat::Json | OutputFormat::Jsonl => json(formato, &valor),
+        OutputFormat::Id => escribir(
             format!(
                 "{}\n",
                 tabla::celda_tsv(tabla::valor(&valor, tabla::columna_id(cols)))
             )
             .as_bytes(),
         ),
-        Formato::Csv => {
+        OutputFormat::Csv => {
             let mut lineas: Vec<Vec<String>> = Vec::new();
             if o.encabezado {
                 lineas.push(cols.iter().map(|c| c.campo.to_owned()).collect());
@@ -296,14 +296,14 @@ pub fn uno<T: Fila>(formato: Formato, v: &T) -> Result<()> {
             lineas.push(cols.iter().map(|c| tabla::plano(campo(c))).collect());
             escribir(&csv_lineas(lineas)?)
         }
-        Formato::Table | Formato::Wide if o.terminal => {
+        OutputFormat::Table | OutputFormat::Wide if o.terminal => {
             let filas: Vec<(String, String)> = cols
                 .iter()
                 .map(|c| (c.campo.to_owned(), tabla::humano_en(c, campo(c))))
                 .collect();
             escribir(tabla::tabla_campos(&filas, o.encabezado).as_bytes())
         }
-        Formato::Table | Formato::Wide => campos_tsv(
+        OutputFormat::Table | OutputFormat::Wide => campos_tsv(
             cols.iter()
                 .map(|c| (c.campo.to_owned(), tabla::celda_tsv(campo(c)))),
             o.encabezado,
@@ -323,8 +323,8 @@ fn campos_tsv(filas: impl Iterator<Item = (String, String)>, encabezado: bool) -
     escribir(s.as_bytes())
 }
 
-fn json(formato: Formato, v: &Value) -> Result<()> {
-    let mut s = if formato == Formato::Jsonl {
+fn json(formato: OutputFormat, v: &Value) -> Result<()> {
+    let mut s = if formato == OutputFormat::Jsonl {
         v.to_string()
     } else {
         json_bonito(v)?
@@ -336,19 +336,23 @@ fn json(formato: Formato, v: &Value) -> Result<()> {
 /// Any serialisable report: JSON as is; for people, the given rows; for CSV and pipes,
 /// its leaves as `campo,valor` rows with the JSON paths and plain values; with `-o id`,
 /// its `id` if it has one.
-pub fn informe<T: Serialize>(formato: Formato, v: &T, filas: &[(String, String)]) -> Result<()> {
+pub fn informe<T: Serialize>(
+    formato: OutputFormat,
+    v: &T,
+    filas: &[(String, String)],
+) -> Result<()> {
     let o = opciones();
     let valor = a_valor(v)?;
     match formato {
-        Formato::Json | Formato::Jsonl => json(formato, &valor),
-        Formato::Id => match valor.get("id") {
+        OutputFormat::Json | OutputFormat::Jsonl => json(formato, &valor),
+        OutputFormat::Id => match valor.get("id") {
             Some(id) => escribir(format!("{}\n", tabla::celda_tsv(id)).as_bytes()),
             None => {
                 aviso("este comando no devuelve ids: use -o json para leer su informe");
                 Ok(())
             }
         },
-        Formato::Csv => {
+        OutputFormat::Csv => {
             let mut lineas = Vec::new();
             if o.encabezado {
                 lineas.push(vec!["campo".to_owned(), "valor".to_owned()]);
@@ -356,10 +360,10 @@ pub fn informe<T: Serialize>(formato: Formato, v: &T, filas: &[(String, String)]
             lineas.extend(tabla::aplanar(&valor).into_iter().map(|(k, v)| vec![k, v]));
             escribir(&csv_lineas(lineas)?)
         }
-        Formato::Table | Formato::Wide if o.terminal => {
+        OutputFormat::Table | OutputFormat::Wide if o.terminal => {
             escribir(tabla::tabla_campos(filas, o.encabezado).as_bytes())
         }
-        Formato::Table | Formato::Wide => campos_tsv(
+        OutputFormat::Table | OutputFormat::Wide => campos_tsv(
             tabla::aplanar(&valor)
                 .into_iter()
                 .map(|(k, v)| (k, v.replace(['\t', '\n', '\r'], " "))),
@@ -370,12 +374,12 @@ pub fn informe<T: Serialize>(formato: Formato, v: &T, filas: &[(String, String)]
 
 /// What a delete prints: nothing for people (the notice on stderr says it), the id with
 /// `-o id`, `{"id", "eliminado": true}` for JSON.
-pub fn eliminado(formato: Formato, id: &str) -> Result<()> {
+pub fn eliminado(formato: OutputFormat, id: &str) -> Result<()> {
     match formato {
-        Formato::Json | Formato::Jsonl => {
+        OutputFormat::Json | OutputFormat::Jsonl => {
             json(formato, &serde_json::json!({"id": id, "eliminado": true}))
         }
-        Formato::Id => escribir(format!("{id}\n").as_bytes()),
+        OutputFormat::Id => escribir(format!("{id}\n").as_bytes()),
         _ => Ok(()),
     }
 }
@@ -413,7 +417,7 @@ pub fn error(e: &Error) {
     for l in lineas_de_error(e, o.en_estado) {
         a_stderr(&l);
     }
-    let libre = !EMPEZADA.load(Ordering::Relaxed) || o.formato == Formato::Jsonl;
+    let libre = !EMPEZADA.load(Ordering::Relaxed) || o.formato == OutputFormat::Jsonl;
     if o.formato.es_json() && libre {
         let _ = json(o.formato, &objeto_de_error(e));
     }
@@ -439,7 +443,7 @@ pub fn error_de_uso(texto: &str, args: &[String]) {
 }
 
 /// The `-o` a raw command line asks for, if it names a valid one.
-fn formato_pedido(args: &[String]) -> Option<Formato> {
+fn formato_pedido(args: &[String]) -> Option<OutputFormat> {
     use clap::ValueEnum;
     let mut pedido = None;
     let mut it = args.iter();
@@ -451,7 +455,8 @@ fn formato_pedido(args: &[String]) -> Option<Formato> {
                     .filter(|v| !v.is_empty() && !a.starts_with("--"))
             }),
         };
-        if let Some(v) = valor.and_then(|v| Formato::from_str(v.trim_start_matches('='), true).ok())
+        if let Some(v) =
+            valor.and_then(|v| OutputFormat::from_str(v.trim_start_matches('='), true).ok())
         {
             pedido = Some(v);
         }

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use clap::Args;
 
-use crate::cli::output::{self, Fila, Formato, Lista};
+use crate::cli::output::{self, Fila, Lista, OutputFormat};
 use crate::domain::ParseError;
 use crate::error::Result;
 
@@ -36,7 +36,7 @@ where
 /// `pagina(despues_de, n)` reads up to `n` rows after a cursor, in the store's order,
 /// and `cursor` gives the cursor of a row.
 pub async fn listar<I, T, F, Fut>(
-    formato: Formato,
+    formato: OutputFormat,
     args: ArgsPagina<I>,
     entidad: &str,
     mut pagina: F,

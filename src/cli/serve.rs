@@ -154,7 +154,7 @@ pub async fn run(a: ArgsServe, ctx: &Ctx) -> Result<()> {
         .local_addr()
         .map_err(|e| Error::Interno(anyhow::anyhow!("dirección local del socket: {e}")))?;
     output::aviso(&format!("escuchando en http://{local}"));
-    let opciones = crate::api::Opciones {
+    let opciones = crate::api::ServerOptions {
         compensar_cada: Duration::from_secs(a.compensar_cada),
         limites: a.limites.limites(),
     };

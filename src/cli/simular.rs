@@ -1,5 +1,5 @@
 //! `eventflow simular`: a flash sale against the configured backend. This module turns
-//! flags into [`Opciones`], draws the progress bar on stderr (only on a terminal) and
+//! flags into [`SimulationOptions`], draws the progress bar on stderr (only on a terminal) and
 //! prints the report; the run itself is [`crate::simulacion`]. Exits 8 when an invariant
 //! failed, 4 when the stores hold real data (unless `--permitir-datos-existentes`).
 
@@ -14,7 +14,8 @@ use crate::cli::{Ctx, output};
 use crate::domain::{Aforo, Precio};
 use crate::error::{Error, Result};
 use crate::simulacion::{
-    Etapa, Informe, Opciones, Probabilidad, Progreso, RangoEntradas, Resultado, simular,
+    Etapa, Informe, Probabilidad, RangoEntradas, Resultado, SimulationOptions, SimulationProgress,
+    simular,
 };
 
 pub const EJEMPLOS: &str = "\
@@ -69,7 +70,7 @@ pub async fn run(a: ArgsSimular, ctx: &Ctx) -> Result<()> {
     // Bad fault settings are usage errors: fail before connecting.
     let fallos = ctx.config.fallos()?;
     let alm = ctx.almacen().await?;
-    let opciones = Opciones {
+    let opciones = SimulationOptions {
         aforo: a.aforo,
         compradores: a.compradores,
         concurrencia: a.concurrencia as usize,
@@ -238,7 +239,7 @@ impl Barra {
     }
 }
 
-impl Progreso for Barra {
+impl SimulationProgress for Barra {
     fn etapa(&self, etapa: Etapa, total: u64) {
         self.pb.reset();
         self.pb.set_prefix(etapa.descripcion());

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::cli::ayuda::ConValores;
 use crate::cli::output::{self, Columna, Fila};
 use crate::cli::pagina::{self, ArgsPagina};
-use crate::cli::{Ctx, Formato};
+use crate::cli::{Ctx, OutputFormat};
 use crate::domain::{EventoId, Fecha, NuevoToken, Permiso, Permisos, Texto, Token, TokenId};
 use crate::error::Result;
 
@@ -121,7 +121,7 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
                 secreto: secreto.exponer().to_owned(),
             };
             output::uno(f, &creado)?;
-            if f == Formato::Table {
+            if f == OutputFormat::Table {
                 output::aviso(
                     "guarde el secreto ahora: no se puede volver a mostrar (solo se guarda su hash)",
                 );

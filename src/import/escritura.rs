@@ -16,14 +16,14 @@ use super::*;
 
 /// Running totals of the writer.
 pub(super) struct Avance<'a> {
-    pub(super) resumen: Resumen,
+    pub(super) resumen: ImportSummary,
     /// Position of the last row of the last batch the store confirmed.
     pub(super) hasta: u64,
     pub(super) rechazos: &'a mut dyn DestinoRechazos,
 }
 
 impl Avance<'_> {
-    fn rechazar(&mut self, r: Rechazo) -> Result<()> {
+    fn rechazar(&mut self, r: RejectedRow) -> Result<()> {
         self.resumen.rechazadas += 1;
         self.rechazos.rechazo(&r).map_err(error_rechazos)?;
         if self.resumen.primeros_rechazos.len() < PRIMEROS_RECHAZOS {
@@ -44,10 +44,10 @@ pub(super) fn error_rechazos(e: io::Error) -> Error {
 pub(super) async fn importar_de<T: Tipo, R: Read + Send + 'static>(
     alm: Option<&Almacen>,
     origen: R,
-    opciones: &Opciones,
-    progreso: &dyn Progreso,
+    opciones: &ImportOptions,
+    progreso: &dyn ImportProgress,
     rechazos: &mut dyn DestinoRechazos,
-) -> Result<Resumen> {
+) -> Result<ImportSummary> {
     let alm = match (alm, opciones.dry_run) {
         (_, true) => None,
         (Some(a), false) => Some(a),
@@ -73,7 +73,7 @@ pub(super) async fn importar_de<T: Tipo, R: Read + Send + 'static>(
         .map_err(|e| Error::Interno(anyhow::Error::new(e).context("arrancar el lector")))?;
 
     let mut av = Avance {
-        resumen: Resumen::default(),
+        resumen: ImportSummary::default(),
         hasta: 0,
         rechazos,
     };
@@ -96,7 +96,7 @@ pub(super) async fn importar_de<T: Tipo, R: Read + Send + 'static>(
                     av.hasta = m.filas.last().map_or(av.hasta, |f| f.linea);
                     rechazos.extend(rechazados.into_iter().filter_map(|(i, motivo)| {
                         let f = m.filas.get(i)?;
-                        Some(Rechazo {
+                        Some(RejectedRow {
                             linea: f.linea,
                             campo: T::campo_de_rechazo(&motivo).map(str::to_owned),
                             registro: T::registro(&f.nuevo),
@@ -146,7 +146,7 @@ pub(super) async fn importar_de<T: Tipo, R: Read + Send + 'static>(
 
 /// The error of an import that stopped half-way, saying what was stored and how to
 /// finish. A backend that went away stays `BackendCaido` (exit 7).
-pub(super) fn detenida(e: Error, av: &Avance<'_>, opciones: &Opciones) -> Error {
+pub(super) fn detenida(e: Error, av: &Avance<'_>, opciones: &ImportOptions) -> Error {
     let hasta = if av.hasta > 0 {
         format!(
             " (hasta {} {} del archivo)",

@@ -24,7 +24,7 @@ pub(super) struct Fila<N> {
 /// One batch from the reader, with the rows it refused along the way.
 pub(super) struct Mensaje<N> {
     pub(super) filas: Vec<Fila<N>>,
-    pub(super) rechazos: Vec<Rechazo>,
+    pub(super) rechazos: Vec<RejectedRow>,
     pub(super) leidas: u64,
     /// Bytes taken from the source so far.
     pub(super) bytes: u64,
@@ -99,7 +99,7 @@ impl Duplicados {
 /// Returns when the source ends or the writer has gone away.
 pub(super) fn producir<T: Tipo>(
     origen: impl Read,
-    opciones: Opciones,
+    opciones: ImportOptions,
     tx: mpsc::Sender<Mensaje<T::Nuevo>>,
     leidos: Arc<AtomicU64>,
 ) -> Result<FinLectura> {
@@ -124,21 +124,21 @@ pub(super) fn producir<T: Tipo>(
                     campo,
                     motivo,
                     registro,
-                } => Some(Rechazo {
+                } => Some(RejectedRow {
                     linea,
                     campo,
                     motivo,
                     registro,
                 }),
                 Leido::Registro(r) => match T::construir(r) {
-                    Err(p) => Some(Rechazo {
+                    Err(p) => Some(RejectedRow {
                         linea,
                         campo: p.campo,
                         motivo: p.motivo,
                         registro: r.a_json(),
                     }),
                     Ok(nuevo) => match dups.ver(linea, &T::claves(&nuevo)) {
-                        Visto::Repetido(campo, previa) => Some(Rechazo {
+                        Visto::Repetido(campo, previa) => Some(RejectedRow {
                             linea,
                             campo: Some(campo.to_owned()),
                             motivo: format!(

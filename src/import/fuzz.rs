@@ -11,15 +11,15 @@ use std::ops::ControlFlow;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-use super::Formato;
+use super::FileFormat;
 use super::esquema::{Eventos, Tipo, Usuarios};
 use super::lector::{Leido, leer};
 
-const FORMATOS: [Formato; 3] = [Formato::Csv, Formato::Jsonl, Formato::Json];
+const FORMATOS: [FileFormat; 3] = [FileFormat::Csv, FileFormat::Jsonl, FileFormat::Json];
 
 /// Reads `datos` as `formato` for the entity `T`, checks every accepted record
 /// round-trips through its stored form, and returns how many were accepted.
-fn comprobar<T: Tipo>(formato: Formato, datos: &[u8]) -> Result<usize, TestCaseError>
+fn comprobar<T: Tipo>(formato: FileFormat, datos: &[u8]) -> Result<usize, TestCaseError>
 where
     T::Nuevo: PartialEq + Debug,
 {
@@ -157,12 +157,12 @@ fn un_csv_valido_se_acepta_y_se_relee() {
     let datos = "nombre,apellido,email,tipo_documento,nro_documento\n\
                  Jose\u{301},Paz,JOSE\u{301}@B\u{fc}cher.de,dni,12345678\n";
     assert_eq!(
-        comprobar::<Usuarios>(Formato::Csv, datos.as_bytes()).unwrap(),
+        comprobar::<Usuarios>(FileFormat::Csv, datos.as_bytes()).unwrap(),
         1
     );
     let datos = "{\"nombre\":\"Rock\",\"fecha\":\"2030-01-01T21:00:00.5+03:00\",\"lugar\":\"Sala\",\"aforo_total\":1e2}";
     assert_eq!(
-        comprobar::<Eventos>(Formato::Jsonl, datos.as_bytes()).unwrap(),
+        comprobar::<Eventos>(FileFormat::Jsonl, datos.as_bytes()).unwrap(),
         1
     );
 }

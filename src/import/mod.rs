@@ -1,7 +1,7 @@
 //! Bulk import of users and events from CSV, JSON Lines or a JSON array, in batches.
 //! A reader thread parses and validates rows and hands batches over a bounded channel to
 //! the writer, so parsing overlaps with writing and memory stays flat whatever the file
-//! size. Progress is reported through `Progreso`; drawing it is the CLI's business.
+//! size. Progress is reported through `ImportProgress`; drawing it is the CLI's business.
 //!
 //! ```text
 //!  file ─▶ reader thread ──(batches, channel of 2)──▶ writer ─▶ UsuarioStore / EventoStore::importar
@@ -30,7 +30,7 @@ use crate::error::Result;
 use crate::store::Almacen;
 pub use crate::store::ModoImport;
 
-/// How many rejections `Resumen` keeps for the CLI to show; the rest go to
+/// How many rejections `ImportSummary` keeps for the CLI to show; the rest go to
 /// `DestinoRechazos` only.
 pub const PRIMEROS_RECHAZOS: usize = 10;
 
@@ -66,7 +66,7 @@ impl Entidad {
 /// The file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Formato {
+pub enum FileFormat {
     /// A header line with the field names, then one row per line.
     Csv,
     /// One JSON object per line.
@@ -75,39 +75,39 @@ pub enum Formato {
     Json,
 }
 
-impl Formato {
+impl FileFormat {
     /// From the extension: `.csv`, `.jsonl` / `.ndjson`, `.json` (any case).
-    pub fn por_extension(ruta: &Path) -> Option<Formato> {
+    pub fn por_extension(ruta: &Path) -> Option<FileFormat> {
         let ext = ruta.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
-            "csv" => Some(Formato::Csv),
-            "jsonl" | "ndjson" => Some(Formato::Jsonl),
-            "json" => Some(Formato::Json),
+            "csv" => Some(FileFormat::Csv),
+            "jsonl" | "ndjson" => Some(FileFormat::Jsonl),
+            "json" => Some(FileFormat::Json),
             _ => None,
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Formato::Csv => "csv",
-            Formato::Jsonl => "jsonl",
-            Formato::Json => "json",
+            FileFormat::Csv => "csv",
+            FileFormat::Jsonl => "jsonl",
+            FileFormat::Json => "json",
         }
     }
 
     /// What a position is called: a file line, or the ordinal of an array element.
     fn posicion(self) -> &'static str {
         match self {
-            Formato::Json => "el registro",
-            Formato::Csv | Formato::Jsonl => "la línea",
+            FileFormat::Json => "el registro",
+            FileFormat::Csv | FileFormat::Jsonl => "la línea",
         }
     }
 }
 
 /// How to import.
 #[derive(Debug, Clone, Copy)]
-pub struct Opciones {
-    pub formato: Formato,
+pub struct ImportOptions {
+    pub formato: FileFormat,
     pub modo: ModoImport,
     /// Validate everything, write nothing and connect to nothing.
     pub dry_run: bool,
@@ -116,15 +116,15 @@ pub struct Opciones {
 }
 
 /// Progress of an import: rows read so far and bytes taken from the source.
-pub trait Progreso: Send + Sync {
+pub trait ImportProgress: Send + Sync {
     fn avance(&self, filas: u64, bytes: u64);
     fn fin(&self);
 }
 
 /// For callers that show no progress.
-pub struct SinProgreso;
+pub struct NoImportProgress;
 
-impl Progreso for SinProgreso {
+impl ImportProgress for NoImportProgress {
     fn avance(&self, _: u64, _: u64) {}
     fn fin(&self) {}
 }
@@ -132,7 +132,7 @@ impl Progreso for SinProgreso {
 /// A rejected row: where it is, what to fix, and the row itself, ready to be fixed and
 /// imported again (`jq -c .registro rechazos.jsonl > arreglar.jsonl`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Rechazo {
+pub struct RejectedRow {
     /// The 1-based file line (CSV: the header is line 1; JSONL), or the 1-based position
     /// of the element in a JSON array.
     pub linea: u64,
@@ -144,7 +144,7 @@ pub struct Rechazo {
 
 /// Where every rejection goes.
 pub trait DestinoRechazos: Send {
-    fn rechazo(&mut self, r: &Rechazo) -> io::Result<()>;
+    fn rechazo(&mut self, r: &RejectedRow) -> io::Result<()>;
     fn terminar(&mut self) -> io::Result<()> {
         Ok(())
     }
@@ -154,7 +154,7 @@ pub trait DestinoRechazos: Send {
 pub struct RechazosJsonl<W: Write + Send>(pub W);
 
 impl<W: Write + Send> DestinoRechazos for RechazosJsonl<W> {
-    fn rechazo(&mut self, r: &Rechazo) -> io::Result<()> {
+    fn rechazo(&mut self, r: &RejectedRow) -> io::Result<()> {
         serde_json::to_writer(&mut self.0, r)?;
         self.0.write_all(b"\n")
     }
@@ -163,18 +163,18 @@ impl<W: Write + Send> DestinoRechazos for RechazosJsonl<W> {
     }
 }
 
-/// Keeps no rejection beyond what `Resumen` holds.
+/// Keeps no rejection beyond what `ImportSummary` holds.
 pub struct SinDestino;
 
 impl DestinoRechazos for SinDestino {
-    fn rechazo(&mut self, _: &Rechazo) -> io::Result<()> {
+    fn rechazo(&mut self, _: &RejectedRow) -> io::Result<()> {
         Ok(())
     }
 }
 
 /// What an import did.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Resumen {
+pub struct ImportSummary {
     /// Records read (rows, lines or array elements; blank lines are not records).
     pub leidas: u64,
     /// Records that passed validation and the in-file duplicate check.
@@ -189,7 +189,7 @@ pub struct Resumen {
     pub ignoradas: Vec<String>,
     /// The first `PRIMEROS_RECHAZOS` rejections, in file order.
     #[serde(skip)]
-    pub primeros_rechazos: Vec<Rechazo>,
+    pub primeros_rechazos: Vec<RejectedRow>,
 }
 
 /// Imports `origen` into the stores. `alm` may be `None` only with `dry_run`.
@@ -205,10 +205,10 @@ pub async fn importar<R: Read + Send + 'static>(
     entidad: Entidad,
     alm: Option<&Almacen>,
     origen: R,
-    opciones: &Opciones,
-    progreso: &dyn Progreso,
+    opciones: &ImportOptions,
+    progreso: &dyn ImportProgress,
     rechazos: &mut dyn DestinoRechazos,
-) -> Result<Resumen> {
+) -> Result<ImportSummary> {
     match entidad {
         Entidad::Usuarios => {
             importar_de::<Usuarios, R>(alm, origen, opciones, progreso, rechazos).await

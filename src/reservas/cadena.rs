@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::compensar::LEASE_MS;
+use super::recuperacion::LEASE_MS;
 use super::{
     ActualizadorDeHistorial, ConfirmadorDeReserva, ProcesadorDePago, Reservador, Solicitud,
     ValidadorDeDatos, ValidadorDeInventario,

@@ -3,7 +3,7 @@
 //! `cancelada`.
 
 use super::Reservador;
-use super::compensar::tomar_y_deshacer;
+use super::recuperacion::tomar_y_deshacer;
 use crate::domain::{Estado, Reserva, ReservaId};
 use crate::error::{Error, Result};
 use crate::store::Reclamo;

@@ -16,6 +16,7 @@ mod historial;
 mod inventario;
 mod pago;
 mod pasarela;
+mod recuperacion;
 mod verificar;
 
 use std::sync::Arc;

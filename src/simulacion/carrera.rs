@@ -86,9 +86,9 @@ pub(super) async fn correr(
     r: &Arc<Reservador>,
     evento: &EventoId,
     compradores: &[ObjectId],
-    op: &Opciones,
+    op: &SimulationOptions,
     semilla: u64,
-    progreso: &dyn Progreso,
+    progreso: &dyn SimulationProgress,
 ) -> Result<Carrera> {
     let mut rng = StdRng::seed_from_u64(semilla_entradas(semilla));
     let mut c = Carrera {

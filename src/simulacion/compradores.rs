@@ -114,7 +114,7 @@ pub(super) async fn crear_compradores(
     alm: &Almacen,
     corrida: &Corrida,
     n: u32,
-    progreso: &dyn Progreso,
+    progreso: &dyn SimulationProgress,
 ) -> Result<()> {
     let nombre = Texto::parse("nombre", "Comprador")?;
     let mut desde = 0;

@@ -50,7 +50,7 @@ pub enum Resultado {
 }
 
 /// Where a run reports progress. Every method has a no-op default.
-pub trait Progreso: Send + Sync {
+pub trait SimulationProgress: Send + Sync {
     /// A stage begins, with `total` units of work (0 when unknown).
     fn etapa(&self, _etapa: Etapa, _total: u64) {}
     /// `n` more units of the current stage are done (buyers created, items cleaned up).
@@ -60,8 +60,8 @@ pub trait Progreso: Send + Sync {
 }
 
 /// For callers that do not show progress.
-pub struct SinProgreso;
-impl Progreso for SinProgreso {}
+pub struct NoSimulationProgress;
+impl SimulationProgress for NoSimulationProgress {}
 
 /// Purchase latency percentiles, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]

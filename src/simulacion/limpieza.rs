@@ -19,7 +19,7 @@ pub(super) async fn limpiar(
     evento: &EventoId,
     compradores: &[ObjectId],
     concurrencia: usize,
-    progreso: &dyn Progreso,
+    progreso: &dyn SimulationProgress,
 ) -> Limpieza {
     let mut l = Limpieza {
         compras_canceladas: 0,

@@ -1,7 +1,7 @@
 //! `simular`: a flash sale against the real stores. It creates an event and a crowd of
 //! buyers marked as simulated, makes them race through the same saga `reservar` runs,
 //! and measures outcomes, latency and whether the invariants held. It never prints:
-//! progress goes out through [`Progreso`] and the result comes back as an [`Informe`].
+//! progress goes out through [`SimulationProgress`] and the result comes back as an [`Informe`].
 
 mod carrera;
 mod compradores;
@@ -58,7 +58,11 @@ pub fn es_evento_simulado(e: &Evento) -> bool {
 
 /// Runs a simulation on `alm`. Refuses (`Conflicto`, exit 4) when the stores hold data
 /// that no simulation created, unless `permitir_datos_existentes`.
-pub async fn simular(alm: &Almacen, op: &Opciones, progreso: &dyn Progreso) -> Result<Informe> {
+pub async fn simular(
+    alm: &Almacen,
+    op: &SimulationOptions,
+    progreso: &dyn SimulationProgress,
+) -> Result<Informe> {
     if op.compradores == 0 || op.concurrencia == 0 {
         return Err(Error::Invalido(format!(
             "compradores ({}) y concurrencia ({}) deben ser al menos 1",

@@ -155,7 +155,7 @@ impl fmt::Display for Probabilidad {
 
 /// What to simulate, already parsed.
 #[derive(Debug, Clone)]
-pub struct Opciones {
+pub struct SimulationOptions {
     pub aforo: Aforo,
     /// Buyers; each makes exactly one purchase. At least 1.
     pub compradores: u32,

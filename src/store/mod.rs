@@ -319,12 +319,12 @@ pub struct Almacen {
     pub reservas: Arc<dyn ReservaStore>,
     pub tokens: Arc<dyn TokenStore>,
     /// Pings the document store; returns its version.
-    pub documentos: Arc<dyn Salud>,
+    pub documentos: Arc<dyn StoreHealth>,
 }
 
 /// Liveness of a store.
 #[async_trait]
-pub trait Salud: Send + Sync {
+pub trait StoreHealth: Send + Sync {
     async fn ping(&self) -> Result<String>;
 
     /// Ends the store's background work (connection pools, monitors) before the process

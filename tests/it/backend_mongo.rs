@@ -8,7 +8,7 @@ use eventflow::Error;
 use eventflow::config::Uri;
 use eventflow::domain::EventoId;
 use eventflow::store::mongo::MongoStore;
-use eventflow::store::{EventoStore, ModoImport, Salud, UsuarioStore};
+use eventflow::store::{EventoStore, ModoImport, StoreHealth, UsuarioStore};
 use mongodb::bson::{Document, doc};
 
 use crate::fixtures::{compra, evento, usuario};

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value};
 
-use super::Formato;
+use super::FileFormat;
 mod json;
 
 use super::estricto::{MENSAJE_UTF16, Tope, es_enorme, es_utf16};
@@ -142,7 +142,7 @@ fn error_lectura(e: io::Error) -> Error {
 /// format at all (a CSV header without a required column, a JSON file that is not an
 /// array); a bad record is a `Leido::Malo`, never an error.
 pub(crate) fn leer<R: Read>(
-    formato: Formato,
+    formato: FileFormat,
     origen: R,
     esquema: &Esquema,
     f: &mut dyn FnMut(u64, Leido<'_>) -> ControlFlow<()>,
@@ -152,12 +152,12 @@ pub(crate) fn leer<R: Read>(
         return Err(Error::Invalido(MENSAJE_UTF16.into()));
     }
     match formato {
-        Formato::Csv => {
+        FileFormat::Csv => {
             let delim = delimitador(inicio.primera_linea());
             leer_csv(inicio.lector(), delim, esquema, f)
         }
-        Formato::Jsonl => leer_jsonl(inicio.lector(), esquema, f),
-        Formato::Json => leer_json(inicio.lector(), esquema, f),
+        FileFormat::Jsonl => leer_jsonl(inicio.lector(), esquema, f),
+        FileFormat::Json => leer_json(inicio.lector(), esquema, f),
     }
 }
 

@@ -10,7 +10,7 @@ const ESQUEMA: Esquema = Esquema {
 };
 
 /// Each record as `(line, Ok(json) | Err(reason))`.
-fn registros(formato: Formato, datos: &[u8]) -> Result<Vec<(u64, Result<Value, String>)>> {
+fn registros(formato: FileFormat, datos: &[u8]) -> Result<Vec<(u64, Result<Value, String>)>> {
     let mut v = Vec::new();
     leer(formato, datos, &ESQUEMA, &mut |linea, l| {
         v.push((
@@ -29,7 +29,7 @@ fn registros(formato: Formato, datos: &[u8]) -> Result<Vec<(u64, Result<Value, S
 fn una_clave_repetida_rechaza_la_fila_con_su_linea() {
     // Issue 10: serde_json alone keeps the last value silently.
     let datos = b"{\"nombre\":\"A\",\"email\":\"a@x.com\"}\n{\"email\":\"a@x.com\",\"nombre\":\"B\",\"email\":\"b@x.com\"}\n";
-    let r = registros(Formato::Jsonl, datos).unwrap();
+    let r = registros(FileFormat::Jsonl, datos).unwrap();
     assert!(r[0].1.is_ok());
     assert_eq!(r[1].0, 2);
     let e = r[1].1.as_ref().unwrap_err();
@@ -38,7 +38,7 @@ fn una_clave_repetida_rechaza_la_fila_con_su_linea() {
         "{e}"
     );
     let r = registros(
-        Formato::Json,
+        FileFormat::Json,
         b"[{\"nombre\":\"A\",\"aforo_total\":1,\"aforo_total\":2}, {\"nombre\":\"B\"}]",
     )
     .unwrap();
@@ -69,7 +69,7 @@ fn un_archivo_utf16_se_rechaza_con_un_mensaje_claro() {
     let texto = "nombre,email\nAna,a@x.com\n";
     let le: Vec<u8> = texto.encode_utf16().flat_map(u16::to_le_bytes).collect();
     let con_bom = [&b"\xFF\xFE"[..], &le].concat();
-    for f in [Formato::Csv, Formato::Jsonl, Formato::Json] {
+    for f in [FileFormat::Csv, FileFormat::Jsonl, FileFormat::Json] {
         for datos in [&le, &con_bom] {
             let e = registros(f, datos).unwrap_err();
             assert_eq!(e.exit_code(), 2);
@@ -82,7 +82,7 @@ fn un_archivo_utf16_se_rechaza_con_un_mensaje_claro() {
 fn csv_con_comillas_sin_cerrar_se_corta_con_su_linea() {
     let mut datos = b"nombre,email\nAna,a@x.com\n\"Luis,l@x.com\n".to_vec();
     datos.extend(std::iter::repeat_n(b'z', 3 * MAX_LINEA));
-    let r = registros(Formato::Csv, &datos).unwrap();
+    let r = registros(FileFormat::Csv, &datos).unwrap();
     assert_eq!(r.len(), 2);
     assert!(r[0].1.is_ok());
     assert_eq!(r[1].0, 3);
@@ -94,7 +94,7 @@ fn json_con_un_elemento_enorme_se_corta_con_su_numero() {
     let mut datos = b"[{\"nombre\":\"A\"},{\"nombre\":\"".to_vec();
     datos.extend(std::iter::repeat_n(b'z', 2 * MAX_LINEA));
     datos.extend(b"\"}]");
-    let r = registros(Formato::Json, &datos).unwrap();
+    let r = registros(FileFormat::Json, &datos).unwrap();
     assert_eq!(r.len(), 2);
     assert_eq!(r[1].0, 2);
     assert!(r[1].1.as_ref().unwrap_err().contains("MiB"));
@@ -104,7 +104,7 @@ fn json_con_un_elemento_enorme_se_corta_con_su_numero() {
 fn csv_con_bom_y_crlf_da_lineas_desde_la_2() {
     let datos =
         b"\xEF\xBB\xBFnombre,email\r\nAna,a@x.com\r\n\"Luis\r\nMaria\",l@x.com\r\nPepe,p@x.com\r\n";
-    let r = registros(Formato::Csv, datos).unwrap();
+    let r = registros(FileFormat::Csv, datos).unwrap();
     let lineas: Vec<u64> = r.iter().map(|x| x.0).collect();
     assert_eq!(lineas, vec![2, 3, 5]);
     assert_eq!(r[0].1.as_ref().unwrap()["email"], "a@x.com");
@@ -112,15 +112,15 @@ fn csv_con_bom_y_crlf_da_lineas_desde_la_2() {
 
 #[test]
 fn csv_con_punto_y_coma_se_detecta() {
-    let r = registros(Formato::Csv, b"nombre;email\nAna;a@x.com\n").unwrap();
+    let r = registros(FileFormat::Csv, b"nombre;email\nAna;a@x.com\n").unwrap();
     assert_eq!(r[0].1.as_ref().unwrap()["nombre"], "Ana");
 }
 
 #[test]
 fn csv_sin_columna_obligatoria_o_con_una_desconocida_falla_entero() {
-    let e = registros(Formato::Csv, b"nombre\nAna\n").unwrap_err();
+    let e = registros(FileFormat::Csv, b"nombre\nAna\n").unwrap_err();
     assert!(e.to_string().contains("email"), "{e}");
-    let e = registros(Formato::Csv, b"nombre,emial,email\n").unwrap_err();
+    let e = registros(FileFormat::Csv, b"nombre,emial,email\n").unwrap_err();
     assert!(e.to_string().contains("emial"), "{e}");
 }
 
@@ -128,7 +128,7 @@ fn csv_sin_columna_obligatoria_o_con_una_desconocida_falla_entero() {
 fn csv_ignora_columnas_de_solo_lectura() {
     let mut n = 0;
     let fin = leer(
-        Formato::Csv,
+        FileFormat::Csv,
         &b"id,nombre,email\n1,Ana,a@x.com\n"[..],
         &ESQUEMA,
         &mut |_, _| {
@@ -144,7 +144,7 @@ fn csv_ignora_columnas_de_solo_lectura() {
 #[test]
 fn jsonl_cuenta_lineas_en_blanco_y_rechaza_la_mala() {
     let datos = b"{\"nombre\":\"Ana\"}\r\n\n{roto\n[1]\n{\"x\":1}\n";
-    let r = registros(Formato::Jsonl, datos).unwrap();
+    let r = registros(FileFormat::Jsonl, datos).unwrap();
     assert_eq!(r.len(), 4);
     assert_eq!(r[0].0, 1);
     assert!(r[0].1.is_ok());
@@ -159,7 +159,7 @@ fn jsonl_linea_enorme_se_rechaza_sin_cargarla() {
     let mut datos = b"{\"nombre\":\"".to_vec();
     datos.extend(std::iter::repeat_n(b'a', MAX_LINEA + 10));
     datos.extend(b"\"}\n{\"nombre\":\"B\"}\n");
-    let r = registros(Formato::Jsonl, &datos).unwrap();
+    let r = registros(FileFormat::Jsonl, &datos).unwrap();
     assert_eq!(r.len(), 2);
     assert!(r[0].1.as_ref().unwrap_err().contains("MiB"));
     assert!(r[1].1.is_ok());
@@ -168,7 +168,7 @@ fn jsonl_linea_enorme_se_rechaza_sin_cargarla() {
 #[test]
 fn json_array_se_lee_por_elementos_numerados() {
     let r = registros(
-        Formato::Json,
+        FileFormat::Json,
         b" [ {\"nombre\":\"A\"}, 3, {\"nombre\":\"B\"} ] ",
     )
     .unwrap();
@@ -179,8 +179,8 @@ fn json_array_se_lee_por_elementos_numerados() {
 
 #[test]
 fn json_que_no_es_array_falla_y_el_roto_a_medias_es_un_rechazo() {
-    assert!(registros(Formato::Json, b"{\"nombre\":\"A\"}").is_err());
-    let r = registros(Formato::Json, b"[{\"nombre\":\"A\"}, {roto").unwrap();
+    assert!(registros(FileFormat::Json, b"{\"nombre\":\"A\"}").is_err());
+    let r = registros(FileFormat::Json, b"[{\"nombre\":\"A\"}, {roto").unwrap();
     assert_eq!(r.len(), 2);
     assert_eq!(r[1].0, 2);
     assert!(r[1].1.as_ref().unwrap_err().contains("no se pudo leer"));
@@ -188,12 +188,12 @@ fn json_que_no_es_array_falla_y_el_roto_a_medias_es_un_rechazo() {
 
 #[test]
 fn archivos_vacios_no_dan_registros() {
-    for f in [Formato::Csv, Formato::Jsonl, Formato::Json] {
+    for f in [FileFormat::Csv, FileFormat::Jsonl, FileFormat::Json] {
         assert!(registros(f, b"").unwrap().is_empty());
         assert!(registros(f, b"\xEF\xBB\xBF").unwrap().is_empty());
     }
-    assert!(registros(Formato::Json, b"  \r\n ").unwrap().is_empty());
-    assert!(registros(Formato::Json, b"[]").unwrap().is_empty());
+    assert!(registros(FileFormat::Json, b"  \r\n ").unwrap().is_empty());
+    assert!(registros(FileFormat::Json, b"[]").unwrap().is_empty());
 }
 
 #[test]
@@ -226,14 +226,14 @@ fn la_bom_llega_en_lecturas_de_un_byte() {
 proptest! {
     #[test]
     fn bytes_arbitrarios_nunca_causan_panico(datos in proptest::collection::vec(any::<u8>(), 0..2048)) {
-        for f in [Formato::Csv, Formato::Jsonl, Formato::Json] {
+        for f in [FileFormat::Csv, FileFormat::Jsonl, FileFormat::Json] {
             let _ = registros(f, &datos);
         }
     }
 
     #[test]
     fn casi_json_o_casi_csv_nunca_causa_panico(s in "[\\[\\]{}\",:;\\r\\n a-z0-9\\\\\u{FEFF}é-]{0,300}") {
-        for f in [Formato::Csv, Formato::Jsonl, Formato::Json] {
+        for f in [FileFormat::Csv, FileFormat::Jsonl, FileFormat::Json] {
             let _ = registros(f, s.as_bytes());
             let con_cabecera = format!("nombre,email\n{s}");
             let _ = registros(f, con_cabecera.as_bytes());

@@ -43,7 +43,7 @@ pub enum Accion {
 
 /// Diagnoses a snapshot: the problems found and the repairs that fix them. Compensations
 /// and restored records come first and alone, because they change what the rest expects.
-pub fn diagnosticar(s: &Instantanea) -> (Vec<String>, Vec<Accion>, Resumen) {
+pub fn diagnosticar(s: &Instantanea) -> (Vec<String>, Vec<Accion>, Recuento) {
     let mut h = Hallazgos::default();
     let Some(evento) = &s.evento else {
         if s.contador.is_some()
@@ -56,9 +56,9 @@ pub fn diagnosticar(s: &Instantanea) -> (Vec<String>, Vec<Accion>, Resumen) {
                 s.evento_id
             ));
         }
-        return h.con(Resumen::default());
+        return h.con(Recuento::default());
     };
-    let mut resumen = Resumen::de(&s.registros, s.ahora);
+    let mut resumen = Recuento::de(&s.registros, s.ahora);
     if aforo_distinto(s, evento, &mut h) || a_medias(s, evento, &mut h) {
         return h.con(resumen);
     }
@@ -80,7 +80,7 @@ struct Hallazgos {
 }
 
 impl Hallazgos {
-    fn con(self, resumen: Resumen) -> (Vec<String>, Vec<Accion>, Resumen) {
+    fn con(self, resumen: Recuento) -> (Vec<String>, Vec<Accion>, Recuento) {
         (self.problemas, self.acciones, resumen)
     }
 }
@@ -184,7 +184,7 @@ fn a_medias(s: &Instantanea, evento: &Evento, h: &mut Hallazgos) -> bool {
 }
 
 /// Rule 3: The seat invariant: aforo_total = counter + held + sold.
-fn contador(s: &Instantanea, evento: &Evento, resumen: &Resumen, h: &mut Hallazgos) {
+fn contador(s: &Instantanea, evento: &Evento, resumen: &Recuento, h: &mut Hallazgos) {
     let aforo = i64::from(evento.aforo_total.get());
     let esperado = aforo - resumen.retenidas - resumen.vendidas;
     match s.contador {
@@ -336,7 +336,7 @@ fn historiales(s: &Instantanea, v: &Ventas<'_>, h: &mut Hallazgos) {
 fn dinero(
     s: &Instantanea,
     por_id: &BTreeMap<&ReservaId, &RegistroSaga>,
-    resumen: &mut Resumen,
+    resumen: &mut Recuento,
     problemas: &mut Vec<String>,
     acciones: &mut Vec<Accion>,
 ) {
@@ -394,7 +394,7 @@ fn dinero(
 
 /// Seat and money totals of a set of records.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Resumen {
+pub struct Recuento {
     pub retenidas: i64,
     pub vendidas: i64,
     pub en_curso: usize,
@@ -403,9 +403,9 @@ pub struct Resumen {
     pub importe_confirmado: i64,
 }
 
-impl Resumen {
+impl Recuento {
     fn de(registros: &[RegistroSaga], ahora: Fecha) -> Self {
-        let mut r = Resumen::default();
+        let mut r = Recuento::default();
         for reg in registros {
             let n = i64::from(reg.reserva.entradas.get());
             match reg.reserva.estado {

@@ -267,7 +267,7 @@ fn una_compra_vendida_segun_el_historial_se_completa_y_no_se_compensa() {
         problemas[0].contains("se completa desde el historial"),
         "{problemas:?}"
     );
-    // Taken over, then completed from the history (`compensar::tomar_y_deshacer`).
+    // Taken over, then completed from the history (`recuperacion::tomar_y_deshacer`).
     assert_eq!(
         acciones,
         vec![Accion::Compensar(a_medias.reserva.id.clone())]

@@ -5,7 +5,7 @@ use super::diagnostico::{Accion, Instantanea, cobro_restaurado};
 use crate::domain::{CambiosEvento, Estado, ReservaId};
 use crate::error::{Error, Result};
 use crate::reservas::Reservador;
-use crate::reservas::compensar::tomar_y_deshacer;
+use crate::reservas::recuperacion::tomar_y_deshacer;
 use crate::store::{Almacen, Reclamo, RegistroSaga};
 
 pub(super) async fn aplicar(r: &Reservador, s: &Instantanea, accion: &Accion) -> Result<String> {

@@ -25,7 +25,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
-use crate::store::Salud;
+use crate::store::StoreHealth;
 
 /// The database file inside the data directory.
 pub const ARCHIVO: &str = "eventflow.sqlite3";
@@ -300,7 +300,7 @@ fn de_sqlite(ruta: &Path, e: rusqlite::Error) -> Error {
 }
 
 #[async_trait]
-impl Salud for SqliteStore {
+impl StoreHealth for SqliteStore {
     async fn ping(&self) -> Result<String> {
         self.version().await
     }

@@ -19,7 +19,7 @@ use mongodb::{Client, Collection, Database, IndexModel};
 
 use crate::config::{Uri, redactar_texto};
 use crate::error::{Error, Result};
-use crate::store::Salud;
+use crate::store::StoreHealth;
 
 /// Without these a server that is down takes the driver's 30 s default to fail; the
 /// CLI contract wants `BackendCaido` (exit 7) in about two seconds.
@@ -110,7 +110,7 @@ impl MongoStore {
 }
 
 #[async_trait]
-impl Salud for MongoStore {
+impl StoreHealth for MongoStore {
     async fn ping(&self) -> Result<String> {
         let info = self
             .db
