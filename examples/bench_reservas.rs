@@ -26,12 +26,12 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
+use eventflow::compra::{Fallos, PasarelaSimulada, Reservador, Solicitud};
 use eventflow::config::{Backend, Config, Uri};
 use eventflow::domain::{
     Aforo, Email, Entradas, Estado, EventoId, Fecha, NuevoEvento, NuevoUsuario, Precio, ReservaId,
     Texto, UsuarioId,
 };
-use eventflow::reservas::{Fallos, PasarelaSimulada, Reservador, Solicitud};
 use eventflow::store::{Almacen, Fase, ModoImport, Paso, Retencion};
 
 #[derive(Parser)]
@@ -201,7 +201,7 @@ fn cpu_proceso() -> Duration {
 /// Every purchase of a measured event must have been confirmed, and `verificar` must
 /// agree: a fast run that loses sales would prove nothing.
 async fn comprobar(r: &Reservador, e: &EventoId, compras: usize) -> Result<()> {
-    let informe = eventflow::reservas::verificar(r, Some(e), false)
+    let informe = eventflow::compra::verificar(r, Some(e), false)
         .await?
         .pop()
         .context("verificar no devolvió informe")?;
@@ -213,7 +213,7 @@ async fn comprobar(r: &Reservador, e: &EventoId, compras: usize) -> Result<()> {
 }
 
 async fn evento(alm: &Almacen, aforo: usize) -> Result<EventoId> {
-    let e = eventflow::servicios::eventos::crear(
+    let e = eventflow::casos::eventos::crear(
         alm,
         NuevoEvento {
             nombre: Texto::parse("nombre", "bench_reservas")?,

@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::error::ApiError;
 use super::limites::demasiadas_peticiones;
+use crate::casos::tokens::{Rechazo, autenticar};
 use crate::domain::{EventoId, Fecha, Permiso, Token};
-use crate::servicios::tokens::{Rechazo, autenticar};
 
 /// What a route asks of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

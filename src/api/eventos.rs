@@ -1,4 +1,4 @@
-//! `/api/eventos`: create (document and seat counter, through `servicios::eventos`), read
+//! `/api/eventos`: create (document and seat counter, through `casos::eventos`), read
 //! and list.
 
 use axum::extract::State;
@@ -64,7 +64,7 @@ pub async fn crear(
 ) -> Result<Response, ApiError> {
     quien.sin_limite_de_eventos()?;
     let nuevo = cuerpo.parsear()?;
-    let e = crate::servicios::eventos::crear(s.almacen(), nuevo).await?;
+    let e = crate::casos::eventos::crear(s.almacen(), nuevo).await?;
     Ok(creado(&format!("/api/eventos/{}", e.id), &e))
 }
 

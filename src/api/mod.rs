@@ -46,8 +46,8 @@ use tower_http::trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::OpenApi;
 
+use crate::compra::{OpcionesCompensar, Reservador};
 use crate::error::{Error, Result};
-use crate::reservas::{OpcionesCompensar, Reservador};
 use crate::store::Almacen;
 use error::{ApiError, LIMITE_CUERPO};
 use limites::{Limitadores, Limites};
@@ -275,7 +275,7 @@ async fn compensar_periodicamente(
         let hecho = estado
             .tareas
             .ejecutar(
-                async move { crate::reservas::compensar(&r, &OpcionesCompensar::default()).await },
+                async move { crate::compra::compensar(&r, &OpcionesCompensar::default()).await },
             )
             .await;
         match hecho {

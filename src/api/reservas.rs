@@ -12,8 +12,8 @@ use super::acceso::Quien;
 use super::error::{ApiError, CuerpoError};
 use super::extract::{Json, Path};
 use super::{AppState, creado, doc};
+use crate::compra::Solicitud;
 use crate::domain::{ClaveIdempotencia, Entradas, EventoId, ReservaId, TokenId, UsuarioId};
-use crate::reservas::Solicitud;
 
 /// The header that makes a purchase safe to retry.
 pub const CABECERA_IDEMPOTENCIA: &str = "idempotency-key";
@@ -141,7 +141,7 @@ pub async fn cancelar(
     let r = s.reservador.clone();
     let reserva = s
         .tareas
-        .ejecutar(async move { crate::reservas::cancelar(&r, &id).await })
+        .ejecutar(async move { crate::compra::cancelar(&r, &id).await })
         .await?;
     Ok(axum::Json(reserva).into_response())
 }

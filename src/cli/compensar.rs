@@ -4,9 +4,9 @@
 use clap::Args;
 
 use crate::cli::{Ctx, output, reservar::reservador};
+use crate::compra::{Compensacion, OpcionesCompensar};
 use crate::domain::ReservaId;
 use crate::error::Result;
-use crate::reservas::{Compensacion, OpcionesCompensar};
 
 pub const EJEMPLOS: &str = "\
 Ejemplos:
@@ -31,7 +31,7 @@ pub struct ArgsCompensar {
 
 pub async fn run(a: ArgsCompensar, ctx: &Ctx) -> Result<()> {
     let r = reservador(ctx).await?;
-    let hechas = crate::reservas::compensar(
+    let hechas = crate::compra::compensar(
         &r,
         &OpcionesCompensar {
             reserva: a.reserva,

@@ -3,13 +3,13 @@
 
 use clap::Subcommand;
 
+use crate::casos;
 use crate::cli::pagina::{self, ArgsPagina};
 use crate::cli::{Ctx, output};
 use crate::domain::{
     Aforo, CambiosEvento, Evento, EventoId, Fecha, NuevoEvento, ParseError, Precio, Texto,
 };
 use crate::error::Result;
-use crate::servicios;
 
 pub(crate) fn nombre(s: &str) -> Result<Texto, ParseError> {
     Texto::parse("nombre", s)
@@ -121,7 +121,7 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
             precio,
         } => {
             let alm = ctx.almacen().await?;
-            let e = servicios::eventos::crear(
+            let e = casos::eventos::crear(
                 alm,
                 NuevoEvento {
                     nombre,
@@ -161,11 +161,11 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
                 aforo,
                 precio,
             };
-            let e = servicios::eventos::actualizar(ctx.almacen().await?, &id, cambios).await?;
+            let e = casos::eventos::actualizar(ctx.almacen().await?, &id, cambios).await?;
             output::uno(f, &e)
         }
         Accion::Eliminar { id } => {
-            servicios::eventos::eliminar(ctx.almacen().await?, &id).await?;
+            casos::eventos::eliminar(ctx.almacen().await?, &id).await?;
             output::aviso(&format!("evento {id} eliminado"));
             output::eliminado(f, id.as_str())
         }

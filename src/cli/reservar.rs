@@ -5,9 +5,9 @@
 use clap::Args;
 
 use crate::cli::{Ctx, output};
+use crate::compra::{Reservador, Solicitud};
 use crate::domain::{ClaveIdempotencia, Entradas, EventoId, UsuarioId};
 use crate::error::Result;
-use crate::reservas::{Reservador, Solicitud};
 
 pub const EJEMPLOS: &str = "\
 Ejemplos:

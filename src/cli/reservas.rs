@@ -95,7 +95,7 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
         }
         Accion::Cancelar { id } => {
             let r = reservador(ctx).await?;
-            let reserva = crate::reservas::cancelar(&r, &id).await?;
+            let reserva = crate::compra::cancelar(&r, &id).await?;
             output::uno(f, &reserva)
         }
     }

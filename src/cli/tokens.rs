@@ -115,7 +115,7 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
                 eventos,
                 expira,
             };
-            let (token, secreto) = crate::servicios::tokens::crear(alm, nuevo).await?;
+            let (token, secreto) = crate::casos::tokens::crear(alm, nuevo).await?;
             let creado = TokenCreado {
                 token,
                 secreto: secreto.exponer().to_owned(),

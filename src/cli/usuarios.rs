@@ -206,7 +206,7 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
             output::uno(f, &u)
         }
         Accion::Eliminar { id } => {
-            crate::servicios::usuarios::eliminar(ctx.almacen().await?, &id).await?;
+            crate::casos::usuarios::eliminar(ctx.almacen().await?, &id).await?;
             output::aviso(&format!("usuario {id} eliminado"));
             output::eliminado(f, id.as_str())
         }

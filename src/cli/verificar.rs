@@ -4,9 +4,9 @@
 use clap::Args;
 
 use crate::cli::{Ctx, output, reservar::reservador};
+use crate::compra::InformeEvento;
 use crate::domain::EventoId;
 use crate::error::{Error, Result};
-use crate::reservas::InformeEvento;
 
 pub const EJEMPLOS: &str = "\
 Ejemplos:
@@ -53,7 +53,7 @@ pub async fn run(a: ArgsVerificar, ctx: &Ctx) -> Result<()> {
         ctx.config
             .reservador_sin_pagos(ctx.almacen().await?.clone())?
     };
-    let informes = crate::reservas::verificar(&r, a.evento.as_ref(), a.reparar).await?;
+    let informes = crate::compra::verificar(&r, a.evento.as_ref(), a.reparar).await?;
     for i in &informes {
         for rep in &i.reparaciones {
             output::aviso(&format!("reparado: {rep}"));

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::compra::{Fallos, PasarelaSimulada, Reservador};
 use crate::error::{Error, Result};
-use crate::reservas::{Fallos, PasarelaSimulada, Reservador};
 use crate::store::{Almacen, CobroStore};
 
 mod ajustes;

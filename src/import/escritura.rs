@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
-use self::esquema::Tipo;
+use self::campos::Tipo;
 use crate::error::{Error, Result};
 use crate::store::{Almacen, ResultadoLote};
 

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
 
-use self::esquema::Tipo;
+use self::campos::Tipo;
 use self::lector::{Contador, FinLectura, Leido};
 use crate::error::Result;
 pub use crate::store::ModoImport;

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
 use super::FileFormat;
-use super::esquema::{Eventos, Tipo, Usuarios};
+use super::campos::{Eventos, Tipo, Usuarios};
 use super::lector::{Leido, leer};
 
 const FORMATOS: [FileFormat; 3] = [FileFormat::Csv, FileFormat::Jsonl, FileFormat::Json];

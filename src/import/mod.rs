@@ -8,8 +8,8 @@
 //!          parse · validate · in-file duplicates          └──▶ seat counters (events)
 //! ```
 
+mod campos;
 mod escritura;
-mod esquema;
 mod estricto;
 mod filas;
 #[cfg(test)]
@@ -25,7 +25,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use self::esquema::{Eventos, Tipo, Usuarios};
+use self::campos::{Eventos, Tipo, Usuarios};
 use crate::error::Result;
 use crate::store::Almacen;
 pub use crate::store::ModoImport;

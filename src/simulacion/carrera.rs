@@ -8,9 +8,9 @@ use mongodb::bson::oid::ObjectId;
 use rand::{SeedableRng, rngs::StdRng};
 use tokio::task::JoinSet;
 
+use crate::compra::{Reservador, Solicitud};
 use crate::domain::{EventoId, UsuarioId};
 use crate::error::{Error, Result};
-use crate::reservas::{Reservador, Solicitud};
 
 use super::*;
 

@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::compra::InformeEvento;
 use crate::domain::EventoId;
 use crate::error::Error;
-use crate::reservas::InformeEvento;
 
 use super::*;
 

@@ -3,9 +3,9 @@
 use futures::StreamExt;
 use mongodb::bson::oid::ObjectId;
 
+use crate::compra::Reservador;
 use crate::domain::{Estado, EventoId, ReservaId, UsuarioId};
 use crate::error::Error;
-use crate::reservas::Reservador;
 
 use super::*;
 
@@ -52,7 +52,7 @@ pub(super) async fn limpiar(
         (confirmadas.len() + compradores.len() + 1) as u64,
     );
     let mut cancelaciones = futures::stream::iter(confirmadas)
-        .map(|id| async move { crate::reservas::cancelar(r, &id).await })
+        .map(|id| async move { crate::compra::cancelar(r, &id).await })
         .buffer_unordered(concurrencia);
     while let Some(res) = cancelaciones.next().await {
         progreso.avance(1);
@@ -65,7 +65,7 @@ pub(super) async fn limpiar(
     if l.causa.is_some() {
         return l;
     }
-    match crate::servicios::eventos::eliminar(alm, evento).await {
+    match crate::casos::eventos::eliminar(alm, evento).await {
         Ok(()) => l.evento_eliminado = true,
         Err(e) => fallo(&mut l, e),
     }

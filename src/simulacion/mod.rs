@@ -19,9 +19,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::compra::{InformeEvento, PasarelaSimulada, Reservador};
 use crate::domain::{Aforo, Estado, Evento, Fecha, NuevoEvento, Texto, Usuario};
 use crate::error::{Error, Result};
-use crate::reservas::{InformeEvento, PasarelaSimulada, Reservador};
 use crate::store::Almacen;
 
 /// Where every simulated event takes place: with [`PREFIJO_NOMBRE`], what tells a
@@ -93,7 +93,7 @@ pub async fn simular(
     tiempos.comprobacion = segundos(t);
     let t = Instant::now();
     let corrida = Corrida::nueva();
-    let evento = crate::servicios::eventos::crear(
+    let evento = crate::casos::eventos::crear(
         alm,
         NuevoEvento {
             nombre: Texto::parse("nombre", &format!("{PREFIJO_NOMBRE}{}", corrida.fecha))?,
@@ -117,7 +117,7 @@ pub async fn simular(
 
     progreso.etapa(Etapa::Verificacion, 0);
     let t = Instant::now();
-    let verificacion = crate::reservas::verificar(&r, Some(&evento.id), false)
+    let verificacion = crate::compra::verificar(&r, Some(&evento.id), false)
         .await?
         .pop()
         .ok_or_else(|| Error::no_encontrado("evento", &evento.id))?;

@@ -8,9 +8,9 @@ use std::time::Duration;
 use rand::Rng;
 use serde::{Serialize, Serializer};
 
+use crate::compra::Fallos;
 use crate::domain::{Aforo, Entradas, ParseError, Precio};
 use crate::error::Result;
-use crate::reservas::Fallos;
 
 /// How many tickets each buyer asks for: a fixed number (`2`) or an inclusive range
 /// (`1-4`) from which each buyer draws its own, reproducibly for a given seed.

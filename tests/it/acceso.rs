@@ -329,7 +329,7 @@ en_ambos_backends!(
 
 #[test]
 fn tokens_crear_imprime_el_secreto_una_vez_y_listar_y_revocar_no_lo_muestran() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let out = env
         .cmd()
         .args(["-o", "json", "tokens", "crear", "--nombre", "tienda"])
@@ -390,7 +390,7 @@ fn tokens_crear_imprime_el_secreto_una_vez_y_listar_y_revocar_no_lo_muestran() {
 
 #[test]
 fn serve_no_arranca_con_una_contrasena_de_env_example_y_dice_cual() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let ejemplo = [
         (
             "mongodb://eventflow:change-me-mongo-app-password@127.0.0.1:1/eventflow",

@@ -129,7 +129,7 @@ fn los_ejemplos_de_cada_comando_son_ordenes_validas_de_ese_comando() {
 
 #[test]
 fn las_opciones_de_conexion_se_muestran_una_vez_en_la_ayuda_general() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let general = env.cmd_std().arg("--help").output().unwrap();
     let general = String::from_utf8(general.stdout).unwrap();
     for f in [
@@ -165,7 +165,7 @@ fn las_opciones_de_conexion_se_muestran_una_vez_en_la_ayuda_general() {
 
 #[test]
 fn completions_explica_como_instalarse_y_completa_los_valores_fijos() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let ayuda = env
         .cmd_std()
         .args(["completions", "--help"])
@@ -211,7 +211,7 @@ fn completions_explica_como_instalarse_y_completa_los_valores_fijos() {
 
 #[test]
 fn man_escribe_una_pagina_por_comando_y_esta_oculto() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let dir = env.dir.path().join("man1");
     env.cmd().arg("man").arg(&dir).assert().success();
     let visibles: Vec<Vec<String>> = rutas()

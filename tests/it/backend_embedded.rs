@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::helpers::{Entorno, json};
 use crate::reservar::{evento, usuarios};
 
-/// The schema version this build writes (`store/embedded/esquema.rs`).
+/// The schema version this build writes (`store/embedded/migraciones.rs`).
 const VERSION_DE_ESQUEMA: i64 = 4;
 
 fn archivo(env: &Entorno) -> PathBuf {
@@ -88,7 +88,7 @@ async fn verificar_ok(env: &Entorno, e: &str) {
 
 #[test]
 fn usuarios_se_crean_se_ven_y_no_se_duplican_sin_servidores() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let u = salida_json(&mut crear_usuario(&env, "juan@example.com", &[]));
     let id = u["id"].as_str().unwrap();
     assert!(
@@ -148,7 +148,7 @@ fn usuarios_se_crean_se_ven_y_no_se_duplican_sin_servidores() {
 
 #[tokio::test]
 async fn eventos_crear_pone_el_contador_en_el_aforo_y_reservar_lo_agota() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let e = salida_json(env.cmd().args([
         "-o",
         "json",
@@ -210,7 +210,7 @@ async fn eventos_crear_pone_el_contador_en_el_aforo_y_reservar_lo_agota() {
 
 #[tokio::test]
 async fn reservar_rechazado_o_desconocido_sale_con_6_y_3_sin_dejar_entradas_fuera() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let alm = env.almacen().await;
     let e = evento(&alm, 5, 100).await;
     let u = usuarios(&alm, 1).await.remove(0);
@@ -251,7 +251,7 @@ async fn reservar_rechazado_o_desconocido_sale_con_6_y_3_sin_dejar_entradas_fuer
 
 #[tokio::test]
 async fn cien_procesos_compiten_por_veinte_entradas_en_un_mismo_archivo() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let alm = env.almacen().await;
     let e = evento(&alm, 20, 100).await;
     let us = usuarios(&alm, 100).await;
@@ -308,7 +308,7 @@ fn reservar_std(env: &Entorno, e: &EventoId, u: &UsuarioId) -> Command {
 #[test]
 fn dos_procesos_que_migran_el_mismo_archivo_nuevo_tienen_exito() {
     for _ in 0..5 {
-        let env = Entorno::embebido();
+        let env = Entorno::embedded();
         let hijos: Vec<_> = (0..2)
             .map(|_| {
                 env.cmd_std()
@@ -335,7 +335,7 @@ fn dos_procesos_que_migran_el_mismo_archivo_nuevo_tienen_exito() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ocho_aperturas_simultaneas_de_un_archivo_nuevo_lo_migran_una_vez() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let tareas: Vec<_> = (0..8)
         .map(|_| {
             let d = env.datos();
@@ -359,7 +359,7 @@ fn version_de_esquema(archivo: &Path) -> i64 {
 
 #[test]
 fn un_archivo_danado_sale_con_7_y_nombra_la_ruta() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     std::fs::create_dir_all(env.datos()).unwrap();
     let basura: Vec<u8> = (0..8192u32).map(|i| (i * 7 + 13) as u8).collect();
     std::fs::write(archivo(&env), basura).unwrap();
@@ -380,7 +380,7 @@ fn un_archivo_danado_sale_con_7_y_nombra_la_ruta() {
 
 #[test]
 fn un_archivo_bloqueado_mas_alla_del_plazo_sale_con_7_sin_escribir_nada() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     env.cmd().args(["usuarios", "listar"]).assert().success();
     // Another process holding the write lock and never letting go.
     let bloqueo = rusqlite::Connection::open(archivo(&env)).unwrap();
@@ -410,7 +410,7 @@ fn un_archivo_bloqueado_mas_alla_del_plazo_sale_con_7_sin_escribir_nada() {
 #[test]
 fn un_directorio_de_datos_que_no_se_puede_crear_sale_con_7_y_nombra_la_ruta() {
     // Under a regular file: refused even to root, unlike permission bits.
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let archivo = env.dir.path().join("archivo");
     std::fs::write(&archivo, "no soy un directorio").unwrap();
     let datos = archivo.join("sub");
@@ -429,7 +429,7 @@ fn un_directorio_de_datos_que_no_se_puede_crear_sale_con_7_y_nombra_la_ruta() {
 
 #[tokio::test]
 async fn un_proceso_muerto_en_pleno_pago_se_compensa_y_verifica() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let alm = env.almacen().await;
     let e = evento(&alm, 5, 100).await;
     let u = usuarios(&alm, 1).await.remove(0);
@@ -465,7 +465,7 @@ async fn un_proceso_muerto_en_pleno_pago_se_compensa_y_verifica() {
 
 #[tokio::test]
 async fn kill_9_mientras_se_cobra_deja_una_retencion_que_compensar_libera() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let alm = env.almacen().await;
     let e = evento(&alm, 5, 100).await;
     let u = usuarios(&alm, 1).await.remove(0);
@@ -506,7 +506,7 @@ async fn kill_9_mientras_se_cobra_deja_una_retencion_que_compensar_libera() {
 
 #[test]
 fn estado_dice_embedded_y_la_ruta_de_los_datos() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let informe = salida_json(env.cmd().args(["-o", "json", "estado"]));
     assert_eq!(informe["backend"], "embedded");
     let c = &informe["componentes"][0];
@@ -519,7 +519,7 @@ fn estado_dice_embedded_y_la_ruta_de_los_datos() {
 
 #[test]
 fn sin_data_dir_los_datos_van_al_directorio_de_datos_de_la_plataforma() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let out = env
         .cmd_std()
         .env_remove("EVENTFLOW_DATA_DIR")

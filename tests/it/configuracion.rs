@@ -56,7 +56,7 @@ fn archivo_config(ruta: &Path, data_dir: &Path, extra: &str) -> PathBuf {
 
 #[test]
 fn el_archivo_del_directorio_de_configuracion_se_lee_sin_que_nadie_lo_nombre() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let datos = env.dir.path().join("del-archivo");
     // $XDG_CONFIG_HOME/eventflow/eventflow.toml
     let defecto = env.dir.path().join("config/eventflow/eventflow.toml");
@@ -71,7 +71,7 @@ fn el_archivo_del_directorio_de_configuracion_se_lee_sin_que_nadie_lo_nombre() {
 
 #[test]
 fn config_gana_a_eventflow_config_que_gana_al_archivo_por_defecto() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let d = |n: &str| env.dir.path().join(n);
     archivo_config(&d("config/eventflow/eventflow.toml"), &d("defecto"), "");
     let uno = archivo_config(&d("uno.toml"), &d("uno"), "");
@@ -93,7 +93,7 @@ fn config_gana_a_eventflow_config_que_gana_al_archivo_por_defecto() {
 
 #[test]
 fn un_flag_gana_al_entorno_que_gana_al_archivo() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let d = |n: &str| env.dir.path().join(n);
     let archivo = archivo_config(&d("a.toml"), &d("archivo"), "");
     let base = || {
@@ -119,7 +119,7 @@ fn un_flag_gana_al_entorno_que_gana_al_archivo() {
 
 #[test]
 fn un_archivo_nombrado_que_falta_o_no_se_entiende_sale_con_2_y_lo_nombra() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let falta = env.dir.path().join("no-existe.toml");
     sin_ajustes(&env)
         .arg("--config")
@@ -218,7 +218,7 @@ fn una_uri_sin_la_otra_es_un_error_de_uso() {
 
 #[test]
 fn completions_genera_un_script_para_cada_shell_que_nombra_los_subcomandos() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     for shell in ["bash", "zsh", "fish", "powershell"] {
         let out = env.cmd().args(["completions", shell]).assert().success();
         let script = String::from_utf8_lossy(&out.get_output().stdout).into_owned();

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use eventflow::compra::{Fallos, PasarelaSimulada, Reservador, Solicitud};
 use eventflow::domain::{Entradas, Estado};
-use eventflow::reservas::{Fallos, PasarelaSimulada, Reservador, Solicitud};
 use eventflow::store::{FiltroReservas, Paso};
 use predicates::prelude::*;
 
@@ -88,7 +88,7 @@ async fn un_reinicio_de_redis_a_mitad_de_venta_no_pierde_compras_confirmadas() {
     // Holds of purchases cut by the restart expire after 1 s; then the model says a
     // repair brings everything back into agreement.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let informes = eventflow::reservas::verificar(&r, Some(&e), true)
+    let informes = eventflow::compra::verificar(&r, Some(&e), true)
         .await
         .unwrap();
     assert!(informes[0].consistente, "{:?}", informes[0]);
@@ -103,7 +103,7 @@ async fn un_reinicio_de_redis_a_mitad_de_venta_no_pierde_compras_confirmadas() {
     let vendidas = informes[0].vendidas;
     assert!(vendidas >= confirmadas.len() as i64);
     assert_eq!(informes[0].contador, Some(150 - vendidas));
-    let informes = eventflow::reservas::verificar(&r, Some(&e), false)
+    let informes = eventflow::compra::verificar(&r, Some(&e), false)
         .await
         .unwrap();
     assert!(informes[0].consistente, "{:?}", informes[0].problemas);

@@ -18,11 +18,11 @@ macro_rules! en_ambos_backends {
                 }
             )*
         }
-        mod embebido {
+        mod embedded {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $nombre() {
-                    super::$nombre(crate::helpers::Entorno::embebido()).await
+                    super::$nombre(crate::helpers::Entorno::embedded()).await
                 }
             )*
         }
@@ -53,7 +53,7 @@ fn var_obligatoria(nombre: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TipoEntorno {
     Mongo,
-    Embebido,
+    Embedded,
 }
 
 /// A fresh, isolated namespace on the shared test servers, or in a private SQLite file.
@@ -92,9 +92,9 @@ impl Entorno {
     }
 
     /// The embedded backend, in a data directory of its own.
-    pub fn embebido() -> Self {
+    pub fn embedded() -> Self {
         let mut env = Self::con_servidores(String::new(), String::new());
-        env.tipo = TipoEntorno::Embebido;
+        env.tipo = TipoEntorno::Embedded;
         env
     }
 

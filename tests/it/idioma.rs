@@ -100,7 +100,7 @@ fn correr(env: &Entorno, args: &[&str]) -> Output {
 
 #[test]
 fn toda_la_ayuda_esta_en_castellano() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let rutas = rutas();
     assert!(
         rutas.len() > 25,
@@ -126,7 +126,7 @@ fn toda_la_ayuda_esta_en_castellano() {
 
 #[test]
 fn eventflow_solo_muestra_la_ayuda_y_sale_con_0() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let s = correr(&env, &[]);
     assert_eq!(s.status.code(), Some(0), "{}", texto(&s.stderr));
     let out = texto(&s.stdout);
@@ -198,7 +198,7 @@ const ERRORES_DE_USO: &[(&str, &str)] = &[
 
 #[test]
 fn los_errores_de_uso_estan_en_castellano_y_salen_con_2() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     for (linea, fragmento) in ERRORES_DE_USO {
         let args: Vec<&str> = linea
             .split_whitespace()
@@ -230,7 +230,7 @@ fn los_errores_de_uso_estan_en_castellano_y_salen_con_2() {
 
 #[test]
 fn un_grupo_sin_accion_muestra_su_ayuda_en_castellano() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let s = correr(&env, &["usuarios"]);
     assert_eq!(s.status.code(), Some(2));
     let err = texto(&s.stderr);
@@ -244,7 +244,7 @@ fn un_grupo_sin_accion_muestra_su_ayuda_en_castellano() {
 #[test]
 fn el_uso_no_muestra_como_obligatorias_las_opciones_del_entorno() {
     // Issue 12: `Usage: eventflow usuarios ver --data-dir <DATA_DIR> <ID>`.
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let s = correr(&env, &["usuarios", "historial"]);
     let err = texto(&s.stderr);
     assert!(
@@ -256,7 +256,7 @@ fn el_uso_no_muestra_como_obligatorias_las_opciones_del_entorno() {
 
 #[test]
 fn la_ayuda_no_muestra_valores_del_entorno() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let s = env
         .cmd_std()
         .env(

@@ -18,15 +18,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use eventflow::casos;
+use eventflow::compra::{
+    Fallos, OpcionesCompensar, PasarelaSimulada, Reservador, Solicitud, cancelar, compensar,
+    verificar,
+};
 use eventflow::domain::{
     Aforo, CambiosEvento, ClaveIdempotencia, Entradas, Estado, EventoId, ReservaId, UsuarioId,
 };
 use eventflow::error::Error;
-use eventflow::reservas::{
-    Fallos, OpcionesCompensar, PasarelaSimulada, Reservador, Solicitud, cancelar, compensar,
-    verificar,
-};
-use eventflow::servicios;
 use eventflow::store::{Almacen, Paso};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
@@ -212,7 +212,7 @@ async fn trabajador(w: Arc<Mundo>, m: Compartido, semilla: u64, rondas: usize) {
                     aforo: Some(Aforo::new(nuevo).unwrap()),
                     ..CambiosEvento::default()
                 };
-                match servicios::eventos::actualizar(&w.alm, &evento, cambios).await {
+                match casos::eventos::actualizar(&w.alm, &evento, cambios).await {
                     Ok(_) | Err(Error::Conflicto(_)) => {}
                     Err(e) => violacion(&m, format!("actualizar aforo a {nuevo}: {e}")),
                 }
@@ -231,7 +231,7 @@ async fn trabajador(w: Arc<Mundo>, m: Compartido, semilla: u64, rondas: usize) {
             }
             _ => {
                 let u = &w.borrables[rng.random_range(0..w.borrables.len())];
-                match servicios::usuarios::eliminar(&w.alm, u).await {
+                match casos::usuarios::eliminar(&w.alm, u).await {
                     Ok(()) | Err(Error::NoEncontrado { .. } | Error::Conflicto(_)) => {}
                     Err(e) => violacion(&m, format!("eliminar usuario {u}: {e}")),
                 }

@@ -40,7 +40,7 @@ async fn salud_ok(s: &Servidor) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pasar_el_limite_de_un_token_o_de_una_direccion_responde_429_con_retry_after() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let s = Servidor::con(
         &env,
         &[
@@ -90,7 +90,7 @@ async fn pasar_el_limite_de_un_token_o_de_una_direccion_responde_429_con_retry_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cabeceras_y_cuerpos_a_medias_se_cortan_tras_el_plazo_y_health_sigue_respondiendo() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let s = Servidor::con(
         &env,
         &[
@@ -144,7 +144,7 @@ async fn cabeceras_y_cuerpos_a_medias_se_cortan_tras_el_plazo_y_health_sigue_res
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn una_conexion_de_mas_recibe_503_al_momento_y_al_liberarse_se_atiende() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let s = Servidor::con(
         &env,
         &[
@@ -184,7 +184,7 @@ async fn una_conexion_de_mas_recibe_503_al_momento_y_al_liberarse_se_atiende() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pasar_el_tope_de_peticiones_en_curso_responde_503_sin_esperar() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let alm = env.almacen().await;
     let e = evento(&alm, 5, 0).await;
     let u = usuarios(&alm, 1).await.remove(0);
@@ -217,7 +217,7 @@ async fn pasar_el_tope_de_peticiones_en_curso_responde_503_sin_esperar() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn el_apagado_no_espera_a_un_cliente_lento_mas_que_su_plazo() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let mut s = Servidor::con(
         &env,
         &[

@@ -209,7 +209,7 @@ fn pico_de_memoria(env: &Entorno, args: &[&str], esperadas: usize) -> u64 {
 #[test]
 fn todos_recorre_decenas_de_miles_de_filas_con_memoria_constante() {
     const N: usize = 40_000;
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let csv = env.dir.path().join("u.csv");
     let mut datos = String::from("nombre,apellido,email\n");
     for i in 0..N {

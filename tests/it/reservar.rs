@@ -5,11 +5,11 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use eventflow::compra::{Fallos, PasarelaSimulada, Reservador, Solicitud};
 use eventflow::domain::{
     Aforo, Email, Entradas, Estado, EventoId, Fecha, NuevoEvento, NuevoUsuario, Precio, Texto,
     UsuarioId,
 };
-use eventflow::reservas::{Fallos, PasarelaSimulada, Reservador, Solicitud};
 use eventflow::store::Almacen;
 use predicates::prelude::*;
 use serde_json::Value;
@@ -18,7 +18,7 @@ use crate::eventos::contador;
 use crate::helpers::{Entorno, json};
 
 pub async fn evento(alm: &Almacen, aforo: u32, precio: i64) -> EventoId {
-    let e = eventflow::servicios::eventos::crear(
+    let e = eventflow::casos::eventos::crear(
         alm,
         NuevoEvento {
             nombre: Texto::parse("nombre", "Concierto").unwrap(),
@@ -467,7 +467,7 @@ async fn miles_de_compras_concurrentes_con_rechazos_mantienen_los_invariantes(en
     let ev = alm.eventos.ver(&e).await.unwrap();
     assert_eq!(ev.entradas_disponibles, 1500 - ok);
     assert_eq!(ev.reservas_activas.len() as i64, ok);
-    let informes = eventflow::reservas::verificar(&r, Some(&e), false)
+    let informes = eventflow::compra::verificar(&r, Some(&e), false)
         .await
         .unwrap();
     assert!(informes[0].consistente, "{:?}", informes[0].problemas);

@@ -80,7 +80,7 @@ fn cabe_y_no_parte(t: &str, ancho: usize, enteros: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn las_tablas_caben_sin_partir_ids_fechas_ni_estados() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let (e, u, r) = datos(&env).await;
     for ancho in [60usize, 80, 120] {
         let t = en_terminal(&env, ancho as u16, &["eventos", "listar"]);
@@ -132,7 +132,7 @@ fn con_entorno(env: &Entorno, c: &mut Command) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn en_una_tuberia_hay_filas_con_tabuladores_y_una_cabecera() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let (e, u, r) = datos(&env).await;
     // The example: `eventos listar | head -3` gave only borders.
     let cabeza = tuberia(&env, "$EF eventos listar | head -3");
@@ -161,7 +161,7 @@ async fn en_una_tuberia_hay_filas_con_tabuladores_y_una_cabecera() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn csv_y_jsonl_llevan_los_campos_y_valores_de_json() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let (e, _, r) = datos(&env).await;
     let json_ev = json(
         &env.cmd()
@@ -397,7 +397,7 @@ en_ambos_backends!(
 
 #[test]
 fn un_backend_caido_es_una_linea_con_detalle_en_el_registro_de_depuracion() {
-    let env = Entorno::embebido();
+    let env = Entorno::embedded();
     let caido = [
         "--mongo-uri",
         "mongodb://127.0.0.1:1/",

@@ -28,7 +28,7 @@ fn otro_como(env: &Entorno) -> Entorno {
     if env.es_mongo() {
         Entorno::nuevo()
     } else {
-        Entorno::embebido()
+        Entorno::embedded()
     }
 }
 

@@ -7,9 +7,9 @@
 //! rusqlite is synchronous: each operation runs on tokio's blocking pool, on one of a few
 //! pooled connections. `esquema` holds the migrations, `filas` the row readers.
 
-mod esquema;
 mod eventos;
 mod filas;
+mod migraciones;
 mod pagos;
 mod registros;
 mod reservas;
@@ -106,7 +106,7 @@ impl SqliteStore {
             )
         })?;
         let mut con = conexion(&ruta)?;
-        esquema::migrar(&mut con).map_err(|f| mapear(&ruta, f))?;
+        migraciones::migrar(&mut con).map_err(|f| mapear(&ruta, f))?;
         Ok(Self {
             compartido: Arc::new(Compartido {
                 ruta,

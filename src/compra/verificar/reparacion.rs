@@ -2,10 +2,10 @@
 //! idempotent store operations, so a repair running beside live sales never undoes them.
 
 use super::diagnostico::{Accion, Instantanea, cobro_restaurado};
+use crate::compra::Reservador;
+use crate::compra::recuperacion::tomar_y_deshacer;
 use crate::domain::{CambiosEvento, Estado, ReservaId};
 use crate::error::{Error, Result};
-use crate::reservas::Reservador;
-use crate::reservas::recuperacion::tomar_y_deshacer;
 use crate::store::{Almacen, Reclamo, RegistroSaga};
 
 pub(super) async fn aplicar(r: &Reservador, s: &Instantanea, accion: &Accion) -> Result<String> {
