@@ -7,6 +7,7 @@
 //! rusqlite is synchronous: each operation runs on tokio's blocking pool, on one of a few
 //! pooled connections. `esquema` holds the migrations, `filas` the row readers.
 
+mod contadores;
 mod eventos;
 mod filas;
 mod migraciones;
