@@ -237,6 +237,10 @@ pub fn combinar(
     }
     let mut valores: Ajustes = serde_json::from_value(serde_json::Value::Object(mezcla))
         .map_err(|e| Error::Interno(e.into()))?;
+    if cli.config.is_some() {
+        let origen = origenes_cli.get("config").copied().unwrap_or(Origen::Flag);
+        origenes.insert("config".into(), origen);
+    }
     valores.config = cli.config;
     Ok(Capas {
         valores,
