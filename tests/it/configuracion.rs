@@ -246,3 +246,113 @@ fn completions_genera_un_script_para_cada_shell_que_nombra_los_subcomandos() {
     // No store is opened to print a script.
     assert!(!env.datos().exists());
 }
+
+/// `estado`'s configuration section: the file read, and each setting's value and source.
+#[test]
+fn estado_dice_de_donde_viene_cada_ajuste_sin_mostrar_secretos() {
+    let env = Entorno::embedded();
+    let datos = env.dir.path().join("datos");
+    let ruta = archivo_config(
+        &env.dir.path().join("cfg/eventflow.toml"),
+        &env.dir.path().join("ignorado"),
+        "reserva_ttl_s = 600\n",
+    );
+    let e = estado(
+        sin_ajustes(&env)
+            .env("EVENTFLOW_PAGO_RECHAZO", "0.25")
+            .env("EVENTFLOW_MONGO_URI", "mongodb://app:S3creto@db:27017/")
+            .args(["--backend", "embedded", "--config"])
+            .arg(&ruta)
+            .arg("--data-dir")
+            .arg(&datos),
+    );
+    let c = &e["configuracion"];
+    assert_eq!(c["archivo"], ruta.display().to_string(), "{c}");
+    let ajuste = |clave: &str| -> (Value, Value) {
+        let a = c["ajustes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["clave"] == clave)
+            .unwrap_or_else(|| panic!("falta {clave}: {c}"))
+            .clone();
+        (a["valor"].clone(), a["origen"].clone())
+    };
+    assert_eq!(
+        ajuste("data_dir"),
+        (datos.display().to_string().into(), "flag".into())
+    );
+    assert_eq!(ajuste("backend"), ("embedded".into(), "flag".into()));
+    assert_eq!(
+        ajuste("config"),
+        (ruta.display().to_string().into(), "flag".into())
+    );
+    assert_eq!(ajuste("reserva_ttl_s"), ("600".into(), "archivo".into()));
+    assert_eq!(ajuste("pago_rechazo"), ("0.25".into(), "entorno".into()));
+    assert_eq!(ajuste("pago_latencia_ms"), ("0".into(), "defecto".into()));
+    let (uri, origen) = ajuste("mongo_uri");
+    assert_eq!(origen, "entorno");
+    assert!(uri.as_str().unwrap().contains("***"), "{uri}");
+    assert!(!e.to_string().contains("S3creto"), "{e}");
+}
+
+/// Issue 12: an error about a setting names the source it came from.
+#[test]
+fn un_archivo_con_solo_mongo_uri_dice_que_al_archivo_le_falta_redis_url() {
+    let env = Entorno::embedded();
+    let ruta = env.dir.path().join("solo-mongo.toml");
+    std::fs::write(&ruta, "mongo_uri = \"mongodb://app:S3creto@db:27017/\"\n").unwrap();
+    let out = sin_ajustes(&env)
+        .arg("--config")
+        .arg(&ruta)
+        .args(["usuarios", "listar"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        err.contains(&format!(
+            "el archivo de configuración {} tiene mongo_uri pero le falta redis_url",
+            ruta.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("S3creto"), "{err}");
+    // The same value from a flag is named by its flag.
+    sin_ajustes(&env)
+        .args(["--reserva-ttl-s", "0", "usuarios", "listar"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--reserva-ttl-s inválido \"0\""));
+}
+
+/// Issue 13: payment settings are read only by the commands that charge or refund.
+#[test]
+fn un_pago_rechazo_invalido_no_rompe_listados_ni_un_verificar_de_lectura() {
+    let env = Entorno::embedded();
+    let con = |args: &[&str]| {
+        let mut c = env.cmd();
+        c.env("EVENTFLOW_PAGO_RECHAZO", "2").args(args);
+        c
+    };
+    con(&["usuarios", "listar"]).assert().success();
+    con(&["verificar"]).assert().success();
+    let id = "65f1c2a4e1b2c3d4e5f6a7b8";
+    con(&[
+        "reservar",
+        "--evento",
+        id,
+        "--usuario",
+        id,
+        "--entradas",
+        "1",
+    ])
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains(
+        "EVENTFLOW_PAGO_RECHAZO inválido \"2\"",
+    ));
+    con(&["verificar", "--reparar"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("EVENTFLOW_PAGO_RECHAZO"));
+}
