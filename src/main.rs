@@ -3,24 +3,11 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    std::panic::set_hook(Box::new(informar_panico));
+    std::panic::set_hook(Box::new(eventflow::cli::informar_panico));
     match std::panic::catch_unwind(principal) {
         Ok(codigo) => codigo,
         // The hook has already said what happened.
         Err(_) => ExitCode::from(1),
-    }
-}
-
-/// One line on stderr asking for a bug report; the backtrace only when the user asked for
-/// it with `RUST_BACKTRACE`. A closed stderr is ignored.
-fn informar_panico(info: &std::panic::PanicHookInfo<'_>) {
-    use std::io::Write;
-    let linea =
-        eventflow::cli::output::linea_de_panico(info.location().map(|l| (l.file(), l.line())));
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{linea}");
-    if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
-        let _ = writeln!(err, "{}", std::backtrace::Backtrace::force_capture());
     }
 }
 

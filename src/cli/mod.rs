@@ -160,6 +160,18 @@ pub fn origenes(matches: &clap::ArgMatches) -> BTreeMap<String, Origen> {
         .collect()
 }
 
+/// The panic hook: one line on stderr asking for a bug report; the backtrace only when the
+/// user asked for it with `RUST_BACKTRACE`. A closed stderr is ignored.
+pub fn informar_panico(info: &std::panic::PanicHookInfo<'_>) {
+    use std::io::Write;
+    let linea = output::linea_de_panico(info.location().map(|l| (l.file(), l.line())));
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{linea}");
+    if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+        let _ = writeln!(err, "{}", std::backtrace::Backtrace::force_capture());
+    }
+}
+
 /// Runs a parsed command line.
 pub async fn run(cli: Cli, origenes: &BTreeMap<String, Origen>) -> Result<()> {
     match cli.comando {

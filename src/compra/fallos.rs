@@ -51,7 +51,8 @@ impl Fallos {
     /// Aborts the process if a crash is configured right after `paso`.
     pub fn tras(&self, paso: Paso) {
         if self.0 == Some((Fallo::Crash, paso)) {
-            eprintln!("EVENTFLOW_FAULT: abortando tras el paso {}", paso.as_str());
+            // Logged, not printed: the core never prints (the default filter shows errors).
+            tracing::error!("EVENTFLOW_FAULT: abortando tras el paso {}", paso.as_str());
             std::process::abort();
         }
     }

@@ -50,3 +50,59 @@ fn nombra_no_confunde_un_modulo_con_el_final_de_otro_nombre() {
     assert!(!nombra("datastore/", "store/"));
     assert!(!nombra("mi_error.rs", "error.rs"));
 }
+
+/// Issue 13: the core never reads the environment and never prints; only the fronts
+/// (`cli/`, `main.rs`) and the settings (`config/`) do. Checked on the source text.
+#[test]
+fn el_nucleo_no_lee_el_entorno_ni_imprime() {
+    fn recorrer(dir: &Path, fuera: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let ruta = e.unwrap().path();
+            if ruta.is_dir() {
+                recorrer(&ruta, fuera);
+                continue;
+            }
+            if ruta.extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
+            let texto = std::fs::read_to_string(&ruta).unwrap();
+            for (n, linea) in texto.lines().enumerate() {
+                let codigo = linea.split("//").next().unwrap_or_default();
+                for prohibido in [
+                    "std::env",
+                    "env::var",
+                    "println!",
+                    "eprintln!",
+                    "print!(",
+                    "eprint!(",
+                ] {
+                    if codigo.contains(prohibido) {
+                        fuera.push(format!("{}:{}: {}", ruta.display(), n + 1, linea.trim()));
+                    }
+                }
+            }
+        }
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut fuera = Vec::new();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let ruta = e.unwrap().path();
+        let nombre = ruta.file_name().unwrap().to_string_lossy().into_owned();
+        if ["cli", "config", "main.rs"].contains(&nombre.as_str()) {
+            continue;
+        }
+        if ruta.is_dir() {
+            recorrer(&ruta, &mut fuera);
+        } else if nombre.ends_with(".rs") {
+            let texto = std::fs::read_to_string(&ruta).unwrap();
+            if texto.contains("std::env") || texto.contains("println!") {
+                fuera.push(ruta.display().to_string());
+            }
+        }
+    }
+    assert!(
+        fuera.is_empty(),
+        "el núcleo lee el entorno o imprime:\n{}",
+        fuera.join("\n")
+    );
+}
