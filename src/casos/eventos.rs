@@ -1,7 +1,7 @@
 //! Events live in two places: the description and read model in the document store, the
 //! live seat counter in the reservation store. These functions keep the two in step.
 
-use crate::domain::{CambiosEvento, Evento, EventoId, NuevoEvento};
+use crate::domain::{Aforo, CambiosEvento, Evento, EventoId, NuevoEvento};
 use crate::error::{Error, Result};
 use crate::store::Almacen;
 
@@ -17,19 +17,20 @@ pub async fn crear(alm: &Almacen, nuevo: NuevoEvento) -> Result<Evento> {
 /// that removal fails too, both failures reach the caller: an event without a counter is
 /// refused by every purchase, and `verificar --reparar` recreates the counter.
 pub async fn crear_contador(alm: &Almacen, evento: &Evento) -> Result<()> {
-    let Err(e) = alm
-        .reservas
-        .crear_contador(&evento.id, evento.aforo_total)
-        .await
-    else {
+    contador_o_deshacer(alm, &evento.id, evento.aforo_total).await
+}
+
+/// The one rule "an event exists only with its counter", for an event already stored as
+/// `id` with capacity `aforo`: `eventos crear`, the API and `importar` all go through it.
+pub async fn contador_o_deshacer(alm: &Almacen, id: &EventoId, aforo: Aforo) -> Result<()> {
+    let Err(e) = alm.reservas.crear_contador(id, aforo).await else {
         return Ok(());
     };
-    match alm.eventos.eliminar(&evento.id).await {
+    match alm.eventos.eliminar(id).await {
         Ok(()) => Err(e),
         Err(deshacer) => Err(Error::Inconsistencia(format!(
-            "se creó el evento {} pero no su contador de entradas ({e}), y no se pudo borrar \
-             el evento ({deshacer}); ejecute `eventflow verificar --evento {} --reparar`",
-            evento.id, evento.id
+            "se creó el evento {id} pero no su contador de entradas ({e}), y no se pudo borrar \
+             el evento ({deshacer}); ejecute `eventflow verificar --evento {id} --reparar`"
         ))),
     }
 }

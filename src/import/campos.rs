@@ -357,23 +357,16 @@ async fn crear_contadores(
     lote: &[NuevoEvento],
     ids: &[(usize, String)],
 ) -> Result<()> {
-    let resultados: Vec<(EventoId, Result<bool>)> = stream::iter(ids.to_vec())
+    let resultados: Vec<Result<()>> = stream::iter(ids.to_vec())
         .map(|(i, id)| async move {
             let id = EventoId::parse(&id).map_err(crate::Error::from)?;
-            let r = alm.reservas.crear_contador(&id, lote[i].aforo).await;
-            Ok::<_, crate::Error>((id, r))
+            crate::casos::eventos::contador_o_deshacer(alm, &id, lote[i].aforo).await
         })
         .buffer_unordered(EN_VUELO)
-        .try_collect()
-        .await?;
-    let mut primero = None;
-    for (id, r) in resultados {
-        if let Err(e) = r {
-            let _ = alm.eventos.eliminar(&id).await;
-            primero.get_or_insert(e);
-        }
-    }
-    primero.map_or(Ok(()), Err)
+        .collect()
+        .await;
+    // Every event got its counter or was removed again; the first failure is reported.
+    resultados.into_iter().collect()
 }
 
 /// An upsert re-run after an import that died between storing a batch of events and
