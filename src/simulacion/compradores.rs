@@ -9,7 +9,10 @@ use crate::domain::{Email, EventoId, NuevoUsuario, Texto, UsuarioId};
 use crate::error::{Error, Result};
 use crate::store::{Almacen, ModoImport};
 
+use futures::TryStreamExt;
+
 use super::*;
+use crate::store::paginas;
 
 /// Names and marks for one run.
 pub(super) struct Corrida {
@@ -63,36 +66,33 @@ pub(super) fn con_datos_reales(que: String) -> Error {
 /// Refuses if any user, event or seat counter was not created by a simulation. Stops at
 /// the first one, so a real database is refused after one page.
 pub(super) async fn comprobar_sin_datos_reales(alm: &Almacen) -> Result<()> {
-    let mut despues: Option<UsuarioId> = None;
-    loop {
-        let pagina = alm.usuarios.listar(PAGINA, despues.as_ref()).await?;
+    let mut usuarios = std::pin::pin!(paginas(
+        PAGINA,
+        |n, despues: Option<UsuarioId>| async move { alm.usuarios.listar(n, despues.as_ref()).await },
+        |u: &Usuario| u.id.clone(),
+    ));
+    while let Some(pagina) = usuarios.try_next().await? {
         if let Some(u) = pagina.iter().find(|u| !es_usuario_simulado(u)) {
             return Err(con_datos_reales(format!(
                 "la base de datos ya tiene el usuario {}",
                 u.id
             )));
         }
-        if pagina.len() < PAGINA as usize {
-            break;
-        }
-        despues = pagina.last().map(|u| u.id.clone());
     }
     let mut simulados: HashSet<EventoId> = HashSet::new();
-    let mut despues: Option<EventoId> = None;
-    loop {
-        let pagina = alm.eventos.listar(PAGINA, despues.as_ref()).await?;
+    let mut eventos = std::pin::pin!(paginas(
+        PAGINA,
+        |n, despues: Option<EventoId>| async move { alm.eventos.listar(n, despues.as_ref()).await },
+        |e: &Evento| e.id.clone(),
+    ));
+    while let Some(pagina) = eventos.try_next().await? {
         if let Some(e) = pagina.iter().find(|e| !es_evento_simulado(e)) {
             return Err(con_datos_reales(format!(
                 "la base de datos ya tiene el evento {} ({})",
                 e.id, e.nombre
             )));
         }
-        let completa = pagina.len() == PAGINA as usize;
-        despues = pagina.last().map(|e| e.id.clone());
         simulados.extend(pagina.into_iter().map(|e| e.id));
-        if !completa {
-            break;
-        }
     }
     // A counter without an event in this database belongs to another one that shares
     // the Redis prefix.
@@ -155,11 +155,14 @@ pub(super) async fn ids_compradores(
     let n = n as usize;
     let mut ids: Vec<Option<ObjectId>> = vec![None; n];
     let mut encontrados = 0;
-    let mut despues: Option<UsuarioId> = None;
-    while encontrados < n {
-        let pagina = alm.usuarios.listar(PAGINA, despues.as_ref()).await?;
-        let completa = pagina.len() == PAGINA as usize;
-        despues = pagina.last().map(|u| u.id.clone());
+    let mut usuarios = std::pin::pin!(paginas(
+        PAGINA,
+        |n, despues: Option<UsuarioId>| async move { alm.usuarios.listar(n, despues.as_ref()).await },
+        |u: &Usuario| u.id.clone(),
+    ));
+    while encontrados < n
+        && let Some(pagina) = usuarios.try_next().await?
+    {
         for u in pagina {
             if let Some(k) = corrida.numero(u.email.as_str()).filter(|k| *k < n)
                 && ids[k].is_none()
@@ -167,9 +170,6 @@ pub(super) async fn ids_compradores(
                 ids[k] = Some(u.id.oid());
                 encontrados += 1;
             }
-        }
-        if !completa {
-            break;
         }
     }
     if encontrados < n {

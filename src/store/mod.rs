@@ -7,10 +7,12 @@
 pub mod embedded;
 mod listado;
 pub mod mongo;
+pub mod paginas;
 pub mod rechazo;
 pub mod redis;
 
 pub use listado::FilaDanada;
+pub use paginas::paginas;
 
 use std::sync::Arc;
 

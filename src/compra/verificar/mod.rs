@@ -140,11 +140,13 @@ pub async fn verificar(
         None => {
             let mut ids: BTreeSet<EventoId> =
                 r.almacen.reservas.eventos().await?.into_iter().collect();
-            let mut despues: Option<EventoId> = None;
-            loop {
-                let pagina = r.almacen.eventos.listar(1000, despues.as_ref()).await?;
-                let Some(ultimo) = pagina.last() else { break };
-                despues = Some(ultimo.id.clone());
+            let eventos = &r.almacen.eventos;
+            let mut paginas = std::pin::pin!(crate::store::paginas(
+                1000,
+                |n, despues: Option<EventoId>| async move { eventos.listar(n, despues.as_ref()).await },
+                |e: &crate::domain::Evento| e.id.clone(),
+            ));
+            while let Some(pagina) = futures::TryStreamExt::try_next(&mut paginas).await? {
                 ids.extend(pagina.into_iter().map(|e| e.id));
             }
             ids.into_iter().collect()
