@@ -7,7 +7,8 @@ use serde::Serialize;
 use crate::cli::{Ctx, output};
 use crate::config::Backend;
 use crate::error::{Error, Result};
-use crate::store::{ReservaStore, Salud, mongo::MongoStore, redis::RedisStore};
+use crate::store::redis::{RedisStore, Topologia};
+use crate::store::{ReservaStore, Salud, mongo::MongoStore};
 
 #[derive(Debug, Serialize)]
 struct Componente {
@@ -16,6 +17,9 @@ struct Componente {
     conectado: bool,
     version: Option<String>,
     error: Option<String>,
+    /// Redis only: the mode (one node or cluster), its nodes and which ones answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topologia: Option<Topologia>,
 }
 
 #[derive(Debug, Serialize)]
@@ -32,6 +36,7 @@ fn componente(nombre: &'static str, direccion: String, r: Result<String>) -> Com
             conectado: true,
             version: Some(v),
             error: None,
+            topologia: None,
         },
         Err(e) => Componente {
             nombre,
@@ -39,6 +44,7 @@ fn componente(nombre: &'static str, direccion: String, r: Result<String>) -> Com
             conectado: false,
             version: None,
             error: Some(e.to_string()),
+            topologia: None,
         },
     }
 }
@@ -50,6 +56,8 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             mongo_db,
             redis_url,
             redis_prefix,
+            redis_replicas_min,
+            ..
         } => {
             let (m, r) = tokio::join!(
                 async {
@@ -59,10 +67,23 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
                     r
                 },
                 async {
-                    let s = RedisStore::conectar(redis_url, redis_prefix).await?;
-                    ReservaStore::ping(&s).await
+                    let s =
+                        RedisStore::conectar_con(redis_url, redis_prefix, *redis_replicas_min)
+                            .await?;
+                    let (v, t) = tokio::join!(ReservaStore::ping(&s), s.topologia());
+                    v.map(|v| (v, t))
                 }
             );
+            let (r, topologia) = match r {
+                Ok((v, t)) => (Ok(v), Some(t)),
+                Err(e) => (Err(e), None),
+            };
+            let mut redis = componente(
+                "Redis",
+                format!("{} (prefijo {redis_prefix:?})", redis_url.redactada()),
+                r,
+            );
+            redis.topologia = topologia;
             Estado {
                 backend: "mongo",
                 componentes: vec![
@@ -71,11 +92,7 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
                         format!("{} (base de datos {mongo_db})", mongo_uri.redactada()),
                         m,
                     ),
-                    componente(
-                        "Redis",
-                        format!("{} (prefijo {redis_prefix:?})", redis_url.redactada()),
-                        r,
-                    ),
+                    redis,
                 ],
             }
         }
@@ -98,7 +115,18 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             (None, Some(e)) => format!("sin conexión: {e}"),
             (None, None) => "sin conexión".into(),
         };
-        filas.push((c.nombre.to_owned(), format!("{}\n{estado}", c.direccion)));
+        let mut texto = format!("{}\n{estado}", c.direccion);
+        if let Some(t) = &c.topologia {
+            texto.push_str(&format!(
+                "\nmodo {}, réplicas exigidas por escritura: {}",
+                t.modo, t.replicas_min
+            ));
+            for n in &t.nodos {
+                let responde = if n.responde { "responde" } else { "no responde" };
+                texto.push_str(&format!("\n  {} {}: {responde}", n.direccion, n.rol));
+            }
+        }
+        filas.push((c.nombre.to_owned(), texto));
     }
     output::informe(ctx.formato, &informe, &filas)?;
     let caidos: Vec<&str> = informe

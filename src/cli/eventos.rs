@@ -88,12 +88,12 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
             .await?;
             output::uno(f, &e)
         }
-        Accion::Ver { id } => output::uno(f, &ctx.almacen().await?.eventos.ver(&id).await?),
+        Accion::Ver { id } => output::uno(f, &ctx.almacen().await?.eventos_ap.ver(&id).await?),
         Accion::Listar { limite, despues_de } => {
             let l = ctx
                 .almacen()
                 .await?
-                .eventos
+                .eventos_ap
                 .listar(limite, despues_de.as_ref())
                 .await?;
             output::lista(f, &l)

@@ -69,7 +69,8 @@ pub struct ArgsConexion {
         env = "EVENTFLOW_MONGO_DB"
     )]
     pub mongo_db: Option<String>,
-    /// URL de Redis (la contraseña nunca se muestra).
+    /// URL de Redis, o lista de URLs de nodos separadas por comas para Redis Cluster (la
+    /// contraseña nunca se muestra).
     #[arg(
         long,
         global = true,
@@ -183,6 +184,8 @@ impl ArgsConexion {
             data_dir: self.data_dir.clone(),
             config: self.config.clone(),
             reserva_ttl_s: std::env::var("EVENTFLOW_RESERVA_TTL_S").ok(),
+            redis_replicas_min: std::env::var("EVENTFLOW_REDIS_REPLICAS_MIN").ok(),
+            mongo_lectura: std::env::var("EVENTFLOW_MONGO_LECTURA").ok(),
         }
     }
 }

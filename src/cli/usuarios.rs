@@ -91,12 +91,12 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
                 .await?;
             output::uno(f, &u)
         }
-        Accion::Ver { id } => output::uno(f, &ctx.almacen().await?.usuarios.ver(&id).await?),
+        Accion::Ver { id } => output::uno(f, &ctx.almacen().await?.usuarios_ap.ver(&id).await?),
         Accion::Listar { limite, despues_de } => {
             let l = ctx
                 .almacen()
                 .await?
-                .usuarios
+                .usuarios_ap
                 .listar(limite, despues_de.as_ref())
                 .await?;
             output::lista(f, &l)
@@ -138,7 +138,7 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
             Ok(())
         }
         Accion::Historial { id } => {
-            let u = ctx.almacen().await?.usuarios.ver(&id).await?;
+            let u = ctx.almacen().await?.usuarios_ap.ver(&id).await?;
             output::lista(f, &u.historial_compras)
         }
         Accion::Importar(args) => {

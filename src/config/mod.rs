@@ -9,8 +9,10 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
+mod escala;
 mod uri;
-pub use uri::{Uri, redactar, redactar_texto, validar_uri};
+pub use escala::{LecturaMongo, REPLICAS_MAX};
+pub use uri::{Uri, redactar, redactar_texto, validar_redis, validar_uri};
 
 /// Which backend to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
@@ -28,6 +30,10 @@ pub enum Backend {
         mongo_db: String,
         redis_url: Uri,
         redis_prefix: String,
+        /// Replicas each seat-changing script waits for; `None`: 1 on a cluster, 0 else.
+        redis_replicas_min: Option<u32>,
+        /// Where AP reads go; `None`: as the URI's `readPreference` says (primary).
+        mongo_lectura: Option<LecturaMongo>,
     },
     Embedded {
         data_dir: PathBuf,
@@ -54,6 +60,10 @@ pub struct Capa {
     pub config: Option<PathBuf>,
     /// `EVENTFLOW_RESERVA_TTL_S` as given; validated by [`Config::combinar`].
     pub reserva_ttl_s: Option<String>,
+    /// `EVENTFLOW_REDIS_REPLICAS_MIN` as given; validated by [`Config::combinar`].
+    pub redis_replicas_min: Option<String>,
+    /// `EVENTFLOW_MONGO_LECTURA` as given; validated by [`Config::combinar`].
+    pub mongo_lectura: Option<String>,
 }
 
 /// The optional `eventflow.toml`.
@@ -67,6 +77,8 @@ pub struct Archivo {
     pub redis_prefix: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub reserva_ttl_s: Option<u64>,
+    pub redis_replicas_min: Option<u32>,
+    pub mongo_lectura: Option<String>,
 }
 
 pub const TTL_POR_DEFECTO_S: u64 = 900;
@@ -148,7 +160,24 @@ impl Config {
                 validar_nombre_db(&mongo_db)?;
                 let (mongo_uri, redis_url) = (Uri::new(m), Uri::new(r));
                 validar_uri("EVENTFLOW_MONGO_URI", &mongo_uri)?;
-                validar_uri("EVENTFLOW_REDIS_URL", &redis_url)?;
+                validar_redis("EVENTFLOW_REDIS_URL", &redis_url)?;
+                let redis_replicas_min = match (&capa.redis_replicas_min, archivo.redis_replicas_min)
+                {
+                    (Some(raw), _) => Some(escala::replicas_min(raw, "EVENTFLOW_REDIS_REPLICAS_MIN")?),
+                    (None, Some(n)) => Some(escala::replicas_min(
+                        &n.to_string(),
+                        "redis_replicas_min (archivo de configuración)",
+                    )?),
+                    (None, None) => None,
+                };
+                let mongo_lectura = match (&capa.mongo_lectura, &archivo.mongo_lectura) {
+                    (Some(raw), _) => Some(LecturaMongo::parse(raw, "EVENTFLOW_MONGO_LECTURA")?),
+                    (None, Some(raw)) => Some(LecturaMongo::parse(
+                        raw,
+                        "mongo_lectura (archivo de configuración)",
+                    )?),
+                    (None, None) => None,
+                };
                 Backend::Mongo {
                     mongo_uri,
                     mongo_db,
@@ -157,6 +186,8 @@ impl Config {
                         .redis_prefix
                         .or(archivo.redis_prefix)
                         .unwrap_or_default(),
+                    redis_replicas_min,
+                    mongo_lectura,
                 }
             }
             TipoBackend::Embedded => {
