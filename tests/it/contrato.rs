@@ -541,6 +541,7 @@ async fn recalcular_el_contador_lo_deduce_de_los_registros_en_un_paso(env: Entor
 }
 
 en_ambos_backends!(
+    cluster;
     restaurar_nunca_pisa_un_registro_vivo,
     recalcular_el_contador_lo_deduce_de_los_registros_en_un_paso,
     cada_transicion_que_el_almacen_permite_y_ninguna_mas,

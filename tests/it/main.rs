@@ -12,6 +12,7 @@ mod cli_robusta;
 mod contrato;
 mod embedded;
 mod entrada;
+mod escala;
 mod eventos;
 mod fallos;
 mod fixtures;

@@ -20,8 +20,8 @@ use redis::{ErrorKind, FromRedisValue, RedisError, RedisResult, Script, ServerEr
 use serde::{Deserialize, Serialize};
 
 use self::claves::Claves;
-pub use self::conexion::Conexion;
-use self::conexion::{Plazos, caida};
+pub use self::conexion::{Conexion, Plazos};
+use self::conexion::caida;
 pub use self::topologia::{NodoRedis, Topologia};
 use crate::config::{Uri, redactar_texto};
 use crate::domain::{EventoId, ReservaId};
@@ -57,9 +57,6 @@ macro_rules! scripts {
             let codigo = concat!(include_str!("lua/reloj.lua"), include_str!(concat!("lua/", $archivo)));
             Guion { script: Script::new(codigo), codigo }
         });)*
-        /// Every script, for the test that runs each one on a cluster.
-        #[cfg(test)]
-        const TODOS: &[(&str, &LazyLock<Guion>)] = &[$(($archivo, &$nombre)),*];
     };
 }
 
