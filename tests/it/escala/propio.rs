@@ -77,8 +77,8 @@ impl ClusterPropio {
             .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
             .args(["--cluster-node-timeout", "1000"])
             .args(["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""])
-            .args(["--user", "default off"])
-            .args(["--user", &format!("{USUARIO} on >{CLAVE} ~* &* +@all")])
+            .args(["--user", "default", "off"])
+            .args(["--user", USUARIO, "on", &format!(">{CLAVE}"), "~*", "&*", "+@all"])
             .args(["--masteruser", USUARIO, "--masterauth", CLAVE])
             .arg("--dir")
             .arg(&dir)
@@ -129,10 +129,11 @@ impl ClusterPropio {
         }
     }
 
-    /// The port of the primary that serves `clave`'s slot now, as the live nodes see it.
-    pub fn primario_de(&self, clave: &str) -> u16 {
+    /// The port of the primary that serves `clave`'s slot now, as the live nodes see it;
+    /// `None` while the slot's primary is failing and no replica has taken over yet.
+    pub fn primario_de(&self, clave: &str) -> Option<u16> {
         let vivos: Vec<u16> = self.vivos().collect();
-        primario_de(&vivos, Some((USUARIO, CLAVE)), clave)
+        primario_si_hay(&vivos, Some((USUARIO, CLAVE)), clave)
     }
 
     /// `kill -9` of the node on `puerto`: no shutdown, no final fsync.
@@ -182,6 +183,10 @@ fn cli(puerto: u16, auth: Option<(&str, &str)>, args: &[&str]) -> Option<String>
 /// that answers (`CLUSTER KEYSLOT`, then the slot ranges of `CLUSTER NODES`; a primary
 /// flagged `fail` serves nothing).
 pub fn primario_de(puertos: &[u16], auth: Option<(&str, &str)>, clave: &str) -> u16 {
+    primario_si_hay(puertos, auth, clave).expect("ningún primario sirve la clave")
+}
+
+fn primario_si_hay(puertos: &[u16], auth: Option<(&str, &str)>, clave: &str) -> Option<u16> {
     let (slot, nodos) = puertos
         .iter()
         .find_map(|p| {
@@ -202,9 +207,9 @@ pub fn primario_de(puertos: &[u16], auth: Option<(&str, &str)>, clave: &str) -> 
             None => r.parse() == Ok(slot),
         });
         if sirve {
-            let dir = c[1].split('@').next().unwrap();
-            return dir.rsplit_once(':').unwrap().1.parse().unwrap();
+            let dir = c[1].split('@').next()?;
+            return dir.rsplit_once(':')?.1.parse().ok();
         }
     }
-    panic!("ningún primario sirve el slot {slot}:\n{nodos}")
+    None
 }
