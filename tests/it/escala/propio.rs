@@ -1,6 +1,9 @@
 //! `ClusterPropio`: a private six-node Redis Cluster (three primaries, one replica each,
-//! AOF on, `--cluster-node-timeout 1000`) with an ACL user, for tests that kill nodes.
-//! The shared cluster of `scripts/test` must not lose a primary under other tests.
+//! AOF on, `--cluster-node-timeout 1000`) for tests that kill nodes; the shared cluster of
+//! `scripts/test` must not lose a primary under other tests. Its users are those of
+//! `docker-compose.cluster.yml`: the default user off, an admin (replication, `redis-cli`)
+//! and the app's ACL user limited to the commands eventflow sends, so the tests prove
+//! that list is enough.
 
 use std::collections::HashSet;
 use std::net::TcpListener;
@@ -9,9 +12,19 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::esperar_puerto;
 
-/// The ACL user every node knows (the default user is off, as in production).
-pub const USUARIO: &str = "app";
+/// The app's ACL user (the default user is off, as in production).
+pub const USUARIO: &str = "eventflow";
 pub const CLAVE: &str = "clave-de-prueba";
+const ADMIN: &str = "admin";
+const CLAVE_ADMIN: &str = "clave-de-admin";
+/// What the app may run: `docker-compose.cluster.yml` grants the same list.
+const PERMISOS_APP: &[&str] = &[
+    "resetchannels", "-@all", "+ping", "+info", "+hello", "+auth", "+get", "+set", "+del",
+    "+exists", "+incrby", "+decrby", "+time", "+hget", "+hset", "+hdel", "+hexists",
+    "+hgetall", "+hmget", "+sadd", "+srem", "+smembers", "+zadd", "+zrem", "+zrangebyscore",
+    "+eval", "+evalsha", "+script|load", "+script|exists", "+wait", "+cluster|slots",
+    "+cluster|nodes",
+];
 
 pub struct ClusterPropio {
     pub puertos: Vec<u16>,
@@ -53,7 +66,7 @@ impl ClusterPropio {
         }
         let nodos: Vec<String> = c.puertos.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let salida = Command::new("redis-cli")
-            .args(["--user", USUARIO, "--pass", CLAVE, "--no-auth-warning"])
+            .args(["--user", ADMIN, "--pass", CLAVE_ADMIN, "--no-auth-warning"])
             .args(["--cluster", "create"])
             .args(&nodos)
             .args(["--cluster-replicas", "1", "--cluster-yes"])
@@ -78,8 +91,10 @@ impl ClusterPropio {
             .args(["--cluster-node-timeout", "1000"])
             .args(["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""])
             .args(["--user", "default", "off"])
-            .args(["--user", USUARIO, "on", &format!(">{CLAVE}"), "~*", "&*", "+@all"])
-            .args(["--masteruser", USUARIO, "--masterauth", CLAVE])
+            .args(["--user", ADMIN, "on", &format!(">{CLAVE_ADMIN}"), "~*", "&*", "+@all"])
+            .args(["--user", USUARIO, "on", &format!(">{CLAVE}"), "~*"])
+            .args(PERMISOS_APP)
+            .args(["--masteruser", ADMIN, "--masterauth", CLAVE_ADMIN])
             .arg("--dir")
             .arg(&dir)
             .stdout(Stdio::null())
@@ -100,7 +115,7 @@ impl ClusterPropio {
     }
 
     fn cli(&self, puerto: u16, args: &[&str]) -> Option<String> {
-        cli(puerto, Some((USUARIO, CLAVE)), args)
+        cli(puerto, Some((ADMIN, CLAVE_ADMIN)), args)
     }
 
     fn vivos(&self) -> impl Iterator<Item = u16> + '_ {
@@ -133,7 +148,7 @@ impl ClusterPropio {
     /// `None` while the slot's primary is failing and no replica has taken over yet.
     pub fn primario_de(&self, clave: &str) -> Option<u16> {
         let vivos: Vec<u16> = self.vivos().collect();
-        primario_si_hay(&vivos, Some((USUARIO, CLAVE)), clave)
+        primario_si_hay(&vivos, Some((ADMIN, CLAVE_ADMIN)), clave)
     }
 
     /// `kill -9` of the node on `puerto`: no shutdown, no final fsync.
