@@ -96,7 +96,11 @@ pub async fn listar(
 ) -> Result<Response, ApiError> {
     let limite = p.limite()?;
     let despues = p.despues_de(EventoId::parse)?;
-    let l = s.almacen().eventos_ap.listar(limite, despues.as_ref()).await?;
+    let l = s
+        .almacen()
+        .eventos_ap
+        .listar(limite, despues.as_ref())
+        .await?;
     let ultimo = l.last().map(|e| e.id.as_str());
     let h = pagina::enlaces("/api/eventos", limite, ultimo, l.len());
     Ok((h, axum::Json(&l)).into_response())

@@ -67,9 +67,8 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
                     r
                 },
                 async {
-                    let s =
-                        RedisStore::conectar_con(redis_url, redis_prefix, *redis_replicas_min)
-                            .await?;
+                    let s = RedisStore::conectar_con(redis_url, redis_prefix, *redis_replicas_min)
+                        .await?;
                     let (v, t) = tokio::join!(ReservaStore::ping(&s), s.topologia());
                     v.map(|v| (v, t))
                 }
@@ -122,7 +121,11 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
                 t.modo, t.replicas_min
             ));
             for n in &t.nodos {
-                let responde = if n.responde { "responde" } else { "no responde" };
+                let responde = if n.responde {
+                    "responde"
+                } else {
+                    "no responde"
+                };
                 texto.push_str(&format!("\n  {} {}: {responde}", n.direccion, n.rol));
             }
         }

@@ -21,6 +21,31 @@ pub fn replicas_min(raw: &str, origen: &str) -> Result<u32> {
         })
 }
 
+/// `EVENTFLOW_REDIS_REPLICAS_MIN` (flag layer) over the file's `redis_replicas_min`;
+/// `None` when neither is set (the store then uses its mode's default).
+pub fn replicas_de(capa: Option<&str>, archivo: Option<u32>) -> Result<Option<u32>> {
+    match (capa, archivo) {
+        (Some(raw), _) => replicas_min(raw, "EVENTFLOW_REDIS_REPLICAS_MIN").map(Some),
+        (None, Some(n)) => replicas_min(
+            &n.to_string(),
+            "redis_replicas_min (archivo de configuración)",
+        )
+        .map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
+/// `EVENTFLOW_MONGO_LECTURA` over the file's `mongo_lectura`; `None` when neither is set.
+pub fn lectura_de(capa: Option<&str>, archivo: Option<&str>) -> Result<Option<LecturaMongo>> {
+    match (capa, archivo) {
+        (Some(raw), _) => LecturaMongo::parse(raw, "EVENTFLOW_MONGO_LECTURA").map(Some),
+        (None, Some(raw)) => {
+            LecturaMongo::parse(raw, "mongo_lectura (archivo de configuración)").map(Some)
+        }
+        (None, None) => Ok(None),
+    }
+}
+
 /// Where listings and `ver` read users and events (`EVENTFLOW_MONGO_LECTURA`). Seat
 /// availability never comes from MongoDB, whatever this says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -161,23 +161,14 @@ impl Config {
                 let (mongo_uri, redis_url) = (Uri::new(m), Uri::new(r));
                 validar_uri("EVENTFLOW_MONGO_URI", &mongo_uri)?;
                 validar_redis("EVENTFLOW_REDIS_URL", &redis_url)?;
-                let redis_replicas_min = match (&capa.redis_replicas_min, archivo.redis_replicas_min)
-                {
-                    (Some(raw), _) => Some(escala::replicas_min(raw, "EVENTFLOW_REDIS_REPLICAS_MIN")?),
-                    (None, Some(n)) => Some(escala::replicas_min(
-                        &n.to_string(),
-                        "redis_replicas_min (archivo de configuración)",
-                    )?),
-                    (None, None) => None,
-                };
-                let mongo_lectura = match (&capa.mongo_lectura, &archivo.mongo_lectura) {
-                    (Some(raw), _) => Some(LecturaMongo::parse(raw, "EVENTFLOW_MONGO_LECTURA")?),
-                    (None, Some(raw)) => Some(LecturaMongo::parse(
-                        raw,
-                        "mongo_lectura (archivo de configuración)",
-                    )?),
-                    (None, None) => None,
-                };
+                let redis_replicas_min = escala::replicas_de(
+                    capa.redis_replicas_min.as_deref(),
+                    archivo.redis_replicas_min,
+                )?;
+                let mongo_lectura = escala::lectura_de(
+                    capa.mongo_lectura.as_deref(),
+                    archivo.mongo_lectura.as_deref(),
+                )?;
                 Backend::Mongo {
                     mongo_uri,
                     mongo_db,

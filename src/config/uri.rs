@@ -211,7 +211,10 @@ pub fn validar_redis(nombre: &str, uri: &Uri) -> Result<()> {
         let resto = &p[p.find("://").map_or(0, |i| i + 3)..];
         resto.rfind('@').map(|a| resto[..a].to_owned())
     };
-    if piezas.iter().any(|p| credenciales(p) != credenciales(piezas[0])) {
+    if piezas
+        .iter()
+        .any(|p| credenciales(p) != credenciales(piezas[0]))
+    {
         return Err(Error::Invalido(format!(
             "los nodos de {nombre} {} usan usuarios o contraseñas distintos: Redis Cluster \
              autentica igual en todos los nodos; use las mismas credenciales en cada URL",
@@ -357,7 +360,10 @@ mod tests {
             let e = validar_redis("EVENTFLOW_REDIS_URL", &Uri::new(mala)).unwrap_err();
             assert_eq!(e.exit_code(), 2);
             let m = e.to_string();
-            assert!(m.contains(pista) && !m.contains("pw") && !m.contains("otra"), "{m}");
+            assert!(
+                m.contains(pista) && !m.contains("pw") && !m.contains("otra"),
+                "{m}"
+            );
         }
     }
 

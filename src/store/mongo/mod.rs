@@ -91,9 +91,9 @@ impl MongoStore {
     pub fn para_lectura(&self, lectura: LecturaMongo) -> MongoStore {
         let preferencia = match lectura {
             LecturaMongo::Primario => ReadPreference::Primary,
-            LecturaMongo::SecundarioPreferido => ReadPreference::SecondaryPreferred {
-                options: None,
-            },
+            LecturaMongo::SecundarioPreferido => {
+                ReadPreference::SecondaryPreferred { options: None }
+            }
         };
         let opciones = || {
             CollectionOptions::builder()

@@ -20,8 +20,8 @@ use redis::{ErrorKind, FromRedisValue, RedisError, RedisResult, Script, ServerEr
 use serde::{Deserialize, Serialize};
 
 use self::claves::Claves;
-pub use self::conexion::{Conexion, Plazos};
 use self::conexion::caida;
+pub use self::conexion::{Conexion, Plazos};
 pub use self::topologia::{NodoRedis, Topologia};
 use crate::config::{Uri, redactar_texto};
 use crate::domain::{EventoId, ReservaId};
@@ -173,6 +173,7 @@ impl RedisStore {
             || e.is_timeout()
             || e.is_connection_dropped()
             || e.is_connection_refusal()
+            // MOVED/ASK/TRYAGAIN/CLUSTERDOWN that outlived the client's retries: a failover.
             || e.is_cluster_error()
             || matches!(
                 e.kind(),
@@ -184,9 +185,6 @@ impl RedisStore {
                             | ServerErrorKind::TryAgain
                             | ServerErrorKind::ClusterDown
                             | ServerErrorKind::ReadOnly
-                            | ServerErrorKind::Moved
-                            | ServerErrorKind::Ask
-                            | ServerErrorKind::CrossSlot
                     )
             );
         if de_conexion {
@@ -274,7 +272,9 @@ impl RedisStore {
                 .pop()
                 .ok_or_else(|| RedisError::from((ErrorKind::Client, "pipeline sin respuesta")))?;
             match valor {
-                Err(e) if !con_texto && e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                Err(e)
+                    if !con_texto && e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) =>
+                {
                     con_texto = true;
                 }
                 Err(e) => return Err(e),

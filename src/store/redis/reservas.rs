@@ -40,7 +40,11 @@ impl ReservaStore for RedisStore {
         let creado = self
             .escribir(p)
             .await
-            .and_then(|mut v| Ok(Option::<String>::from_redis_value(v.pop().unwrap_or(Value::Nil))?))
+            .and_then(|mut v| {
+                Ok(Option::<String>::from_redis_value(
+                    v.pop().unwrap_or(Value::Nil),
+                )?)
+            })
             .map_err(|e| self.error(e))?;
         Ok(creado.is_some())
     }

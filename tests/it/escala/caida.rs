@@ -36,7 +36,9 @@ async fn matar_el_primario_a_mitad_de_venta_no_pierde_ni_sobrevende() {
     let e = evento(&alm, AFORO as u32, 100).await;
     let us = usuarios(&alm, COMPRADORES).await;
     let clave_contador = env.clave(&format!("evento:{{{e}}}:entradas"));
-    let victima = cluster.primario_de(&clave_contador).expect("primario del evento");
+    let victima = cluster
+        .primario_de(&clave_contador)
+        .expect("primario del evento");
 
     let cola = Mutex::new(us.iter().cloned().collect::<VecDeque<_>>());
     let hechos: Mutex<Vec<Resultado>> = Mutex::new(Vec::new());
@@ -71,8 +73,14 @@ async fn matar_el_primario_a_mitad_de_venta_no_pierde_ni_sobrevende() {
             // dead node is started again, as a supervisor would, and rejoins as its replica
             // (until then `WAIT 1` on the new primary has no replica to count on).
             let plazo = Instant::now();
-            while cluster.primario_de(&clave_contador).is_none_or(|p| p == victima) {
-                assert!(plazo.elapsed() < Duration::from_secs(20), "nadie tomó el relevo");
+            while cluster
+                .primario_de(&clave_contador)
+                .is_none_or(|p| p == victima)
+            {
+                assert!(
+                    plazo.elapsed() < Duration::from_secs(20),
+                    "nadie tomó el relevo"
+                );
                 std::thread::sleep(Duration::from_millis(50));
             }
             let promovido = Instant::now();
@@ -113,10 +121,21 @@ async fn matar_el_primario_a_mitad_de_venta_no_pierde_ni_sobrevende() {
 
     // No confirmed purchase lost: each one is confirmed in Redis and in its buyer's history.
     for (u, id) in &confirmadas {
-        let out = env.cmd().args(["-o", "json", "reservas", "ver", id]).assert().success();
-        assert_eq!(json(&out.get_output().stdout)["estado"], "confirmada", "{id}");
+        let out = env
+            .cmd()
+            .args(["-o", "json", "reservas", "ver", id])
+            .assert()
+            .success();
+        assert_eq!(
+            json(&out.get_output().stdout)["estado"],
+            "confirmada",
+            "{id}"
+        );
         let historial = alm.usuarios.ver(u).await.unwrap().historial_compras;
-        assert!(historial.iter().any(|c| c.reserva_id.as_str() == id), "{id}");
+        assert!(
+            historial.iter().any(|c| c.reserva_id.as_str() == id),
+            "{id}"
+        );
     }
     // None oversold, nothing left in flight: the counter plus the seats sold is the capacity.
     let out = env
@@ -125,7 +144,10 @@ async fn matar_el_primario_a_mitad_de_venta_no_pierde_ni_sobrevende() {
         .assert()
         .success();
     let todas: Vec<Value> = json(&out.get_output().stdout).as_array().unwrap().clone();
-    assert!(todas.iter().all(|r| r["estado"] != "pendiente"), "{todas:?}");
+    assert!(
+        todas.iter().all(|r| r["estado"] != "pendiente"),
+        "{todas:?}"
+    );
     let vendidas: i64 = todas
         .iter()
         .filter(|r| r["estado"] == "confirmada")

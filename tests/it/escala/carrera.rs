@@ -22,7 +22,11 @@ async fn ciento_cincuenta_procesos_en_tres_primarios_venden_el_aforo_exacto() {
     let mut por_primario: HashMap<u16, EventoId> = HashMap::new();
     while por_primario.len() < 3 {
         let e = evento(&alm, AFORO, 100).await;
-        let p = primario_de(&puertos, None, &env.clave(&format!("evento:{{{e}}}:entradas")));
+        let p = primario_de(
+            &puertos,
+            None,
+            &env.clave(&format!("evento:{{{e}}}:entradas")),
+        );
         por_primario.entry(p).or_insert(e);
     }
     let eventos: Vec<EventoId> = por_primario.into_values().collect();

@@ -44,10 +44,20 @@ async fn cada_script_corre_en_el_slot_de_su_evento() {
     let lua = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/redis/lua");
     let en_disco: BTreeSet<String> = std::fs::read_dir(lua)
         .unwrap()
-        .map(|f| f.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+        .map(|f| {
+            f.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     let recorridos: BTreeSet<String> = RECORRIDOS.iter().map(|s| s.to_string()).collect();
-    assert_eq!(en_disco, recorridos, "un script nuevo necesita su paso en esta prueba");
+    assert_eq!(
+        en_disco, recorridos,
+        "un script nuevo necesita su paso en esta prueba"
+    );
 
     let env = Entorno::cluster();
     let mut con = env.redis().await;
@@ -69,10 +79,14 @@ async fn recorrer_un_evento(s: &dyn ReservaStore) {
     let k = ClaveIdempotencia::parse(&format!("k-{e}")).unwrap();
     let vendida = tomada(s, &e, 2).await;
     assert_eq!(
-        s.vincular_clave(&k, "huella", &vendida.reserva.id).await.unwrap(),
+        s.vincular_clave(&k, "huella", &vendida.reserva.id)
+            .await
+            .unwrap(),
         None
     );
-    s.marcar(&vendida, Paso::Pago, Fase::Iniciado).await.unwrap();
+    s.marcar(&vendida, Paso::Pago, Fase::Iniciado)
+        .await
+        .unwrap();
     assert!(s.registrar_cobro(&vendida, true).await.unwrap().aprobado);
     let vendida = s.confirmar(&vendida).await.unwrap();
     assert!(s.completar(&vendida).await.unwrap());
@@ -88,11 +102,20 @@ async fn recorrer_un_evento(s: &dyn ReservaStore) {
     let n = s.contador(&e).await.unwrap();
     assert_eq!(n, Some(12));
     assert!(s.fijar_contador(&e, n, 12).await.unwrap());
-    assert_eq!(s.recalcular_contador(&e, aforo(12)).await.unwrap(), (Some(12), 12));
+    assert_eq!(
+        s.recalcular_contador(&e, aforo(12)).await.unwrap(),
+        (Some(12), 12)
+    );
     // The reads that span events and slots.
     assert!(s.eventos().await.unwrap().contains(&e));
     assert_eq!(s.de_evento(&e).await.unwrap().len(), 2);
-    assert!(s.vencidas().await.unwrap().iter().all(|r| r.reserva.evento_id != e));
+    assert!(
+        s.vencidas()
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.reserva.evento_id != e)
+    );
     assert_eq!(
         s.en_curso_de_usuario(&UsuarioId::generar()).await.unwrap(),
         None
@@ -119,7 +142,14 @@ async fn sin_replica_que_confirme_la_compra_sale_con_7_y_se_compensa() {
         .assert()
         .code(7)
         .stderr(predicate::str::contains("réplicas exigidas"));
-    assert!(alm.usuarios.ver(&u).await.unwrap().historial_compras.is_empty());
+    assert!(
+        alm.usuarios
+            .ver(&u)
+            .await
+            .unwrap()
+            .historial_compras
+            .is_empty()
+    );
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     let out = env
         .cmd()
@@ -212,7 +242,11 @@ async fn los_eventos_del_conjunto_antiguo_se_encuentran_y_se_migran() {
     let fragmentos: Vec<String> = (0..16)
         .map(|n| env.clave(&format!("eventos:{{eventos-{n}}}")))
         .collect();
-    let () = redis::cmd("DEL").arg(&fragmentos).query_async(&mut con).await.unwrap();
+    let () = redis::cmd("DEL")
+        .arg(&fragmentos)
+        .query_async(&mut con)
+        .await
+        .unwrap();
     let () = redis::cmd("SADD")
         .arg(env.clave("eventos"))
         .arg(e.as_str())
@@ -229,9 +263,16 @@ async fn los_eventos_del_conjunto_antiguo_se_encuentran_y_se_migran() {
     assert!(antiguo.is_empty(), "{antiguo:?}");
     let mut en_fragmentos = Vec::new();
     for f in &fragmentos {
-        let m: Vec<String> = redis::cmd("SMEMBERS").arg(f).query_async(&mut con).await.unwrap();
+        let m: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(f)
+            .query_async(&mut con)
+            .await
+            .unwrap();
         en_fragmentos.extend(m);
     }
     assert_eq!(en_fragmentos, vec![e.to_string()]);
-    assert_eq!(s.ver(&r.reserva.id).await.unwrap().reserva.estado, Estado::Pendiente);
+    assert_eq!(
+        s.ver(&r.reserva.id).await.unwrap().reserva.estado,
+        Estado::Pendiente
+    );
 }

@@ -17,15 +17,6 @@ pub const USUARIO: &str = "eventflow";
 pub const CLAVE: &str = "clave-de-prueba";
 const ADMIN: &str = "admin";
 const CLAVE_ADMIN: &str = "clave-de-admin";
-/// What the app may run: `docker-compose.cluster.yml` grants the same list.
-const PERMISOS_APP: &[&str] = &[
-    "resetchannels", "-@all", "+ping", "+info", "+hello", "+auth", "+get", "+set", "+del",
-    "+exists", "+incrby", "+decrby", "+time", "+hget", "+hset", "+hdel", "+hexists",
-    "+hgetall", "+hmget", "+sadd", "+srem", "+smembers", "+zadd", "+zrem", "+zrangebyscore",
-    "+eval", "+evalsha", "+script|load", "+script|exists", "+wait", "+cluster|slots",
-    "+cluster|nodes",
-];
-
 pub struct ClusterPropio {
     pub puertos: Vec<u16>,
     dir: tempfile::TempDir,
@@ -87,13 +78,32 @@ impl ClusterPropio {
         std::fs::create_dir_all(&dir).unwrap();
         let h = Command::new("redis-server")
             .args(["--port", &p.to_string(), "--bind", "127.0.0.1"])
-            .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
+            .args([
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+            ])
             .args(["--cluster-node-timeout", "1000"])
-            .args(["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--save",
+                "",
+            ])
             .args(["--user", "default", "off"])
-            .args(["--user", ADMIN, "on", &format!(">{CLAVE_ADMIN}"), "~*", "&*", "+@all"])
-            .args(["--user", USUARIO, "on", &format!(">{CLAVE}"), "~*"])
-            .args(PERMISOS_APP)
+            .args([
+                "--user",
+                ADMIN,
+                "on",
+                &format!(">{CLAVE_ADMIN}"),
+                "~*",
+                "&*",
+                "+@all",
+            ])
+            .args(usuario_acl_del_despliegue())
             .args(["--masteruser", ADMIN, "--masterauth", CLAVE_ADMIN])
             .arg("--dir")
             .arg(&dir)
@@ -139,7 +149,10 @@ impl ClusterPropio {
             if sano {
                 return;
             }
-            assert!(inicio.elapsed() < plazo, "el cluster no quedó sano en {plazo:?}");
+            assert!(
+                inicio.elapsed() < plazo,
+                "el cluster no quedó sano en {plazo:?}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -180,6 +193,37 @@ impl Drop for ClusterPropio {
     }
 }
 
+/// The ACL rule of the app's Redis user in `docker-compose.cluster.yml`, as
+/// redis-server arguments (`--user eventflow on >… ~* …`): the tests run with exactly
+/// what the deployment grants, so a command the store starts sending without adding it
+/// there fails them.
+fn usuario_acl_del_despliegue() -> Vec<String> {
+    let ruta = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docker-compose.cluster.yml");
+    let compose = std::fs::read_to_string(ruta).unwrap();
+    let mut regla = String::new();
+    for l in compose
+        .lines()
+        .skip_while(|l| !l.contains("--user eventflow"))
+    {
+        regla.push_str(l.trim().trim_end_matches('\\'));
+        regla.push(' ');
+        if !l.trim_end().ends_with('\\') {
+            break;
+        }
+    }
+    let (_, regla) = regla
+        .split_once("--user")
+        .expect("regla ACL en docker-compose.cluster.yml");
+    let mut args = vec!["--user".to_owned()];
+    for t in regla.split_whitespace() {
+        // The shell's quoting and escapes, as the container's shell would strip them.
+        let t = t.replace("\\|", "|").replace('"', "");
+        args.push(t.replace(">$$REDIS_APP_PASSWORD", &format!(">{CLAVE}")));
+    }
+    assert_eq!(args.get(1).map(String::as_str), Some(USUARIO), "{args:?}");
+    args
+}
+
 /// `redis-cli -p <puerto> [auth] <args>`: its stdout, `None` if it failed.
 fn cli(puerto: u16, auth: Option<(&str, &str)>, args: &[&str]) -> Option<String> {
     let mut c = Command::new("redis-cli");
@@ -205,7 +249,10 @@ fn primario_si_hay(puertos: &[u16], auth: Option<(&str, &str)>, clave: &str) -> 
     let (slot, nodos) = puertos
         .iter()
         .find_map(|p| {
-            let slot: u16 = cli(*p, auth, &["cluster", "keyslot", clave])?.trim().parse().ok()?;
+            let slot: u16 = cli(*p, auth, &["cluster", "keyslot", clave])?
+                .trim()
+                .parse()
+                .ok()?;
             Some((slot, cli(*p, auth, &["cluster", "nodes"])?))
         })
         .expect("ningún nodo del cluster responde");
