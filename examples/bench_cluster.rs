@@ -196,7 +196,7 @@ async fn medir(
             .de_evento(e)
             .await?
             .iter()
-            .map(|r| r.reserva.entradas.get())
+            .map(|r| i64::from(r.reserva.entradas.get()))
             .sum();
         ensure!(
             s.contador(e).await? == Some(por_evento as i64 - vendidas),
