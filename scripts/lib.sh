@@ -270,7 +270,9 @@ PY
 # sync (writes then wait for a replica: WAIT 1). Sets EF_CLUSTER_PIDS and
 # EF_CLUSTER_PORTS; exits the shell if the cluster does not come up.
 ef_start_redis_cluster() {
-    local attempt port pid i ok
+    local attempt port i ok
+    # redis-cli joins the nodes; Debian ships it in redis-tools.
+    command -v redis-cli >/dev/null 2>&1 || ef_apt_install redis-tools
     for attempt in 1 2 3; do
         read -ra EF_CLUSTER_PORTS <<<"$(ef_cluster_ports 6)" || ef_die "no free ports for the Redis Cluster"
         EF_CLUSTER_PIDS=()
@@ -288,6 +290,7 @@ ef_start_redis_cluster() {
             ef_wait_ready "redis-server (cluster)" "${EF_CLUSTER_PIDS[$i]}" "${EF_CLUSTER_PORTS[$i]}" \
                 "$EF_RUN_DIR/cluster/${EF_CLUSTER_PORTS[$i]}.log" || ok=0
         done
+        # shellcheck disable=SC2046 # one word per node is the point
         if ((ok)) && redis-cli --cluster create $(printf '127.0.0.1:%s ' "${EF_CLUSTER_PORTS[@]}") \
             --cluster-replicas 1 --cluster-yes >"$EF_RUN_DIR/cluster/create.log" 2>&1 &&
             ef_wait_cluster_ok; then
