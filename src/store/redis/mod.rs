@@ -302,7 +302,7 @@ impl RedisStore {
             return Err(caida(format!(
                 "la escritura llegó al primario pero solo {n} de las {} réplicas exigidas \
                  (EVENTFLOW_REDIS_REPLICAS_MIN) la confirmaron en {PLAZO_REPLICAS_MS} ms; \
-                 la compra se compensará con `eventflow compensar`",
+                 una compra así la termina `eventflow compensar` cuando vence su retención",
                 self.replicas
             )));
         }
