@@ -6,6 +6,7 @@
 
 mod caida;
 mod carrera;
+mod movido;
 mod propio;
 
 use std::collections::BTreeSet;

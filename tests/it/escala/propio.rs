@@ -124,11 +124,12 @@ impl ClusterPropio {
             .join(",")
     }
 
-    fn cli(&self, puerto: u16, args: &[&str]) -> Option<String> {
+    /// `redis-cli` as the admin user on `puerto`: its stdout, `None` if it failed.
+    pub fn cli(&self, puerto: u16, args: &[&str]) -> Option<String> {
         cli(puerto, Some((ADMIN, CLAVE_ADMIN)), args)
     }
 
-    fn vivos(&self) -> impl Iterator<Item = u16> + '_ {
+    pub fn vivos(&self) -> impl Iterator<Item = u16> + '_ {
         self.puertos
             .iter()
             .zip(&self.hijos)
