@@ -153,6 +153,8 @@ impl Banco {
             mongo_db: db.to_owned(),
             redis_url: Uri::new(&self.redis_url),
             redis_prefix: format!("{db}:"),
+            redis_replicas_min: None,
+            mongo_lectura: None,
         })
     }
 

@@ -87,6 +87,8 @@ fn config(mongo_uri: &str, db: &str, redis_url: &str, prefijo: &str) -> Config {
             mongo_db: db.to_owned(),
             redis_url: Uri::new(redis_url),
             redis_prefix: prefijo.to_owned(),
+            redis_replicas_min: None,
+            mongo_lectura: None,
         })
     }
 }

@@ -19,6 +19,9 @@ EF_MONGO_PID=""
 EF_MONGO_PORT=""
 EF_REDIS_PID=""
 EF_REDIS_PORT=""
+# The six nodes of the test Redis Cluster (issue 14): pids and ports, in order.
+EF_CLUSTER_PIDS=()
+EF_CLUSTER_PORTS=()
 # Set by the signal traps: the servers may have got the signal too, so their
 # exit is then no surprise.
 EF_SIGNALLED=""
@@ -230,6 +233,121 @@ ef_start_redis() {
     ef_die "could not start redis-server (logs: see above)"
 }
 
+# ef_cluster_ports N: print N distinct ports of 55535 or less that are free on
+# 127.0.0.1, each with its cluster bus port (+10000) free too; a node whose bus
+# port would pass 65535 refuses to start.
+ef_cluster_ports() {
+    python3 - "$1" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+taken, out = set(), []
+for _ in range(20000):
+    p = random.randint(20000, 55535)
+    if {p, p + 10000} & taken or not free(p) or not free(p + 10000):
+        continue
+    taken |= {p, p + 10000}
+    out.append(p)
+    if len(out) == n:
+        break
+if len(out) < n:
+    sys.exit("no free ports for the Redis Cluster")
+print(" ".join(map(str, out)))
+PY
+}
+
+# ef_start_redis_cluster: start six redis-server nodes in cluster mode (AOF on,
+# --cluster-node-timeout 1000), join them as three primaries with one replica
+# each, and wait until every node sees the cluster as ok and every replica is in
+# sync (writes then wait for a replica: WAIT 1). Sets EF_CLUSTER_PIDS and
+# EF_CLUSTER_PORTS; exits the shell if the cluster does not come up.
+ef_start_redis_cluster() {
+    local attempt port i ok
+    # redis-cli joins the nodes; Debian ships it in redis-tools.
+    command -v redis-cli >/dev/null 2>&1 || ef_apt_install redis-tools
+    for attempt in 1 2 3; do
+        read -ra EF_CLUSTER_PORTS <<<"$(ef_cluster_ports 6)" || ef_die "no free ports for the Redis Cluster"
+        EF_CLUSTER_PIDS=()
+        ok=1
+        for port in "${EF_CLUSTER_PORTS[@]}"; do
+            mkdir -p "$EF_RUN_DIR/cluster/$port"
+            redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
+                --cluster-config-file nodes.conf --cluster-node-timeout 1000 \
+                --appendonly yes --appendfsync everysec --save '' \
+                --dir "$EF_RUN_DIR/cluster/$port" --daemonize no \
+                </dev/null >>"$EF_RUN_DIR/cluster/$port.log" 2>&1 &
+            EF_CLUSTER_PIDS+=("$!")
+        done
+        for i in "${!EF_CLUSTER_PORTS[@]}"; do
+            ef_wait_ready "redis-server (cluster)" "${EF_CLUSTER_PIDS[$i]}" "${EF_CLUSTER_PORTS[$i]}" \
+                "$EF_RUN_DIR/cluster/${EF_CLUSTER_PORTS[$i]}.log" || ok=0
+        done
+        # shellcheck disable=SC2046 # one word per node is the point
+        if ((ok)) && redis-cli --cluster create $(printf '127.0.0.1:%s ' "${EF_CLUSTER_PORTS[@]}") \
+            --cluster-replicas 1 --cluster-yes >"$EF_RUN_DIR/cluster/create.log" 2>&1 &&
+            ef_wait_cluster_ok; then
+            return 0
+        fi
+        ef_log_tail "$EF_RUN_DIR/cluster/create.log"
+        ef_stop_cluster quiet
+        ((attempt < 3)) && ef_info "retrying the Redis Cluster on other ports"
+    done
+    ef_die "could not start the Redis Cluster (logs: see above)"
+}
+
+# True once every node reports cluster_state:ok and every replica's link to
+# its primary is up, within EF_START_TIMEOUT seconds.
+ef_wait_cluster_ok() {
+    local deadline=$((SECONDS + EF_START_TIMEOUT)) port listo
+    while ((SECONDS < deadline)); do
+        listo=1
+        for port in "${EF_CLUSTER_PORTS[@]}"; do
+            if ! redis-cli -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; then
+                listo=0
+                break
+            fi
+            if redis-cli -p "$port" info replication 2>/dev/null | grep -q '^role:slave' &&
+                ! redis-cli -p "$port" info replication 2>/dev/null | grep -q '^master_link_status:up'; then
+                listo=0
+                break
+            fi
+        done
+        ((listo)) && return 0
+        sleep 0.1
+    done
+    printf 'error: the Redis Cluster on ports %s did not become ok within %ss\n' \
+        "${EF_CLUSTER_PORTS[*]}" "$EF_START_TIMEOUT" >&2
+    return 1
+}
+
+# ef_stop_cluster [quiet]: stop the cluster's nodes (quietly when asked).
+ef_stop_cluster() {
+    local i signalled=$EF_SIGNALLED
+    [[ ${1:-} == quiet ]] && signalled=quiet
+    for i in "${!EF_CLUSTER_PIDS[@]}"; do
+        EF_SIGNALLED=$signalled ef_stop_pid "redis-server (cluster :${EF_CLUSTER_PORTS[$i]})" \
+            "${EF_CLUSTER_PIDS[$i]}" "$EF_RUN_DIR/cluster/${EF_CLUSTER_PORTS[$i]}.log"
+    done
+    EF_CLUSTER_PIDS=()
+}
+
+ef_redis_cluster_url() {
+    local port urls=()
+    for port in "${EF_CLUSTER_PORTS[@]}"; do
+        urls+=("redis://127.0.0.1:$port/")
+    done
+    local IFS=,
+    printf '%s' "${urls[*]}"
+}
+
 ef_mongo_uri() { printf 'mongodb://127.0.0.1:%s/?serverSelectionTimeoutMS=2000' "$EF_MONGO_PORT"; }
 ef_redis_url() { printf 'redis://127.0.0.1:%s/' "$EF_REDIS_PORT"; }
 
@@ -266,6 +384,7 @@ ef_cleanup() {
     set +e
     ef_stop_pid redis-server "$EF_REDIS_PID" "$EF_RUN_DIR/redis.log"
     EF_REDIS_PID=""
+    ef_stop_cluster
     ef_stop_pid nx-27017 "$EF_MONGO_PID" "$EF_RUN_DIR/nx.out"
     EF_MONGO_PID=""
     if [[ -n $EF_RUN_DIR ]]; then

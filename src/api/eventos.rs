@@ -78,7 +78,7 @@ pub async fn crear(
     ))]
 pub async fn ver(State(s): State<AppState>, Path(raw): Path<String>) -> Result<Response, ApiError> {
     let id = EventoId::parse(&raw).map_err(ApiError::peticion_desde)?;
-    let e = s.almacen().eventos.ver(&id).await?;
+    let e = s.almacen().eventos_ap.ver(&id).await?;
     Ok(axum::Json(e).into_response())
 }
 
@@ -95,7 +95,11 @@ pub async fn listar(
 ) -> Result<Response, ApiError> {
     let limite = p.limite()?;
     let despues = p.despues_de(EventoId::parse)?;
-    let l = s.almacen().eventos.listar(limite, despues.as_ref()).await?;
+    let l = s
+        .almacen()
+        .eventos_ap
+        .listar(limite, despues.as_ref())
+        .await?;
     let ultimo = l.last().map(|e| e.id.as_str());
     let h = pagina::enlaces("/api/eventos", limite, ultimo, l.len());
     Ok((h, axum::Json(&l)).into_response())

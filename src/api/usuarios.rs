@@ -102,7 +102,7 @@ pub async fn crear(
         (status = 404, description = "no existe", body = CuerpoError),
     ))]
 pub async fn ver(State(s): State<AppState>, Path(raw): Path<String>) -> Result<Response, ApiError> {
-    let u = s.almacen().usuarios.ver(&id(&raw)?).await?;
+    let u = s.almacen().usuarios_ap.ver(&id(&raw)?).await?;
     Ok(axum::Json(u).into_response())
 }
 
@@ -121,7 +121,7 @@ pub async fn listar(
     let despues = p.despues_de(UsuarioId::parse)?;
     let l = s
         .almacen()
-        .usuarios
+        .usuarios_ap
         .listar(limite, despues.as_ref())
         .await?;
     let ultimo = l.last().map(|u| u.id.as_str());
@@ -141,6 +141,6 @@ pub async fn historial(
     State(s): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
-    let u = s.almacen().usuarios.ver(&id(&raw)?).await?;
+    let u = s.almacen().usuarios_ap.ver(&id(&raw)?).await?;
     Ok((StatusCode::OK, axum::Json(u.historial_compras)).into_response())
 }

@@ -7,7 +7,8 @@ use serde::Serialize;
 use crate::cli::{Ctx, output};
 use crate::config::{AjusteVisible, Backend, Origen};
 use crate::error::{Error, Result};
-use crate::store::{ReservaStore, StoreHealth, mongo::MongoStore, redis::RedisStore};
+use crate::store::redis::{RedisStore, Topologia};
+use crate::store::{ReservaStore, StoreHealth, mongo::MongoStore};
 
 #[derive(Debug, Serialize)]
 struct Componente {
@@ -16,6 +17,9 @@ struct Componente {
     conectado: bool,
     version: Option<String>,
     error: Option<String>,
+    /// Redis only: the mode (one node or cluster), its nodes and which ones answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topologia: Option<Topologia>,
 }
 
 #[derive(Debug, Serialize)]
@@ -40,6 +44,7 @@ fn componente(nombre: &'static str, direccion: String, r: Result<String>) -> Com
             conectado: true,
             version: Some(v),
             error: None,
+            topologia: None,
         },
         Err(e) => Componente {
             nombre,
@@ -47,6 +52,7 @@ fn componente(nombre: &'static str, direccion: String, r: Result<String>) -> Com
             conectado: false,
             version: None,
             error: Some(e.to_string()),
+            topologia: None,
         },
     }
 }
@@ -70,6 +76,8 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             mongo_db,
             redis_url,
             redis_prefix,
+            redis_replicas_min,
+            ..
         } => {
             let (m, r) = tokio::join!(
                 async {
@@ -79,10 +87,22 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
                     r
                 },
                 async {
-                    let s = RedisStore::conectar(redis_url, redis_prefix).await?;
-                    ReservaStore::ping(&s).await
+                    let s = RedisStore::conectar_con(redis_url, redis_prefix, *redis_replicas_min)
+                        .await?;
+                    let (v, t) = tokio::join!(ReservaStore::ping(&s), s.topologia());
+                    v.map(|v| (v, t))
                 }
             );
+            let (r, topologia) = match r {
+                Ok((v, t)) => (Ok(v), Some(t)),
+                Err(e) => (Err(e), None),
+            };
+            let mut redis = componente(
+                "Redis",
+                format!("{} (prefijo {redis_prefix:?})", redis_url.redactada()),
+                r,
+            );
+            redis.topologia = topologia;
             Informe {
                 backend: "mongo",
                 configuracion: configuracion(ctx),
@@ -92,11 +112,7 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
                         format!("{} (base de datos {mongo_db})", mongo_uri.redactada()),
                         m,
                     ),
-                    componente(
-                        "Redis",
-                        format!("{} (prefijo {redis_prefix:?})", redis_url.redactada()),
-                        r,
-                    ),
+                    redis,
                 ],
             }
         }
@@ -120,7 +136,22 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             (None, Some(e)) => format!("sin conexión: {e}"),
             (None, None) => "sin conexión".into(),
         };
-        filas.push((c.nombre.to_owned(), format!("{}\n{estado}", c.direccion)));
+        let mut texto = format!("{}\n{estado}", c.direccion);
+        if let Some(t) = &c.topologia {
+            texto.push_str(&format!(
+                "\nmodo {}, réplicas exigidas por escritura: {}",
+                t.modo, t.replicas_min
+            ));
+            for n in &t.nodos {
+                let responde = if n.responde {
+                    "responde"
+                } else {
+                    "no responde"
+                };
+                texto.push_str(&format!("\n  {} {}: {responde}", n.direccion, n.rol));
+            }
+        }
+        filas.push((c.nombre.to_owned(), texto));
     }
     filas.push((
         "configuración".into(),

@@ -134,14 +134,14 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
             .await?;
             output::uno(f, &e)
         }
-        Accion::Ver { id } => output::uno(f, &ctx.almacen().await?.eventos.ver(&id).await?),
+        Accion::Ver { id } => output::uno(f, &ctx.almacen().await?.eventos_ap.ver(&id).await?),
         Accion::Listar(args) => {
             let alm = ctx.almacen().await?;
             pagina::listar(
                 f,
                 args,
                 "eventos",
-                |despues, n| async move { alm.eventos.listar(n, despues.as_ref()).await },
+                |despues, n| async move { alm.eventos_ap.listar(n, despues.as_ref()).await },
                 |e: &Evento| e.id.clone(),
             )
             .await

@@ -156,9 +156,9 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
         Accion::Ver { id, email } => {
             let alm = ctx.almacen().await?;
             let u = match (id, email) {
-                (Some(id), _) => alm.usuarios.ver(&id).await?,
+                (Some(id), _) => alm.usuarios_ap.ver(&id).await?,
                 (None, Some(email)) => alm
-                    .usuarios
+                    .usuarios_ap
                     .por_email(&email)
                     .await?
                     .ok_or_else(|| Error::no_encontrado("usuario con el email", &email))?,
@@ -172,7 +172,7 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
                 f,
                 args,
                 "usuarios",
-                |despues, n| async move { alm.usuarios.listar(n, despues.as_ref()).await },
+                |despues, n| async move { alm.usuarios_ap.listar(n, despues.as_ref()).await },
                 |u: &Usuario| u.id.clone(),
             )
             .await
@@ -212,7 +212,7 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
         }
         Accion::Historial { id, pagina: args } => {
             // The history is part of the user's document: it is read whole and paged here.
-            let u = ctx.almacen().await?.usuarios.ver(&id).await?;
+            let u = ctx.almacen().await?.usuarios_ap.ver(&id).await?;
             let compras = &u.historial_compras;
             pagina::listar(
                 f,

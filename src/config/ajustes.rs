@@ -45,7 +45,8 @@ pub struct Ajustes {
     )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mongo_db: Option<String>,
-    /// URL de Redis (la contraseña nunca se muestra).
+    /// URL de Redis, o URLs de nodos separadas por comas para Redis Cluster (la contraseña
+    /// nunca se muestra).
     #[arg(
         long,
         global = true,
@@ -82,6 +83,34 @@ pub struct Ajustes {
     )]
     #[serde(skip)]
     pub config: Option<PathBuf>,
+    /// Réplicas que deben confirmar cada escritura de Redis (WAIT) [por defecto: 1 en
+    /// Redis Cluster, 0 con un solo nodo].
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Conexión",
+        env = "EVENTFLOW_REDIS_REPLICAS_MIN"
+    )]
+    #[serde(
+        default,
+        deserialize_with = "texto",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub redis_replicas_min: Option<String>,
+    /// Dónde leen los listados y `ver` de MongoDB: primario o secundario_preferido [por
+    /// defecto: lo que diga la URI, el primario].
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Conexión",
+        env = "EVENTFLOW_MONGO_LECTURA"
+    )]
+    #[serde(
+        default,
+        deserialize_with = "texto",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mongo_lectura: Option<String>,
     /// Segundos que una compra retiene sus entradas hasta confirmarse (1 a 604800) [por defecto: 900].
     #[arg(
         long,

@@ -18,10 +18,12 @@ use crate::store::{Almacen, CobroStore};
 
 mod ajustes;
 mod archivo;
+mod escala;
 mod uri;
 pub use ajustes::{Ajustes, Capas, Nombres, Origen, nombres};
 pub use archivo::ruta_config_por_defecto;
-pub use uri::{Uri, redactar, redactar_texto, validar_uri};
+pub use escala::{LecturaMongo, REPLICAS_MAX};
+pub use uri::{Uri, redactar, redactar_texto, validar_redis, validar_uri};
 
 /// Which backend to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
@@ -39,6 +41,10 @@ pub enum Backend {
         mongo_db: String,
         redis_url: Uri,
         redis_prefix: String,
+        /// Replicas each seat-changing script waits for; `None`: 1 on a cluster, 0 else.
+        redis_replicas_min: Option<u32>,
+        /// Where AP reads go; `None`: as the URI's `readPreference` says (primary).
+        mongo_lectura: Option<LecturaMongo>,
     },
     Embedded {
         data_dir: PathBuf,
@@ -112,12 +118,24 @@ impl Config {
                 validar_nombre_db(&mongo_db, &capas.describir("mongo_db"))?;
                 let (mongo_uri, redis_url) = (Uri::new(m.as_str()), Uri::new(r.as_str()));
                 validar_uri(&capas.describir("mongo_uri"), &mongo_uri)?;
-                validar_uri(&capas.describir("redis_url"), &redis_url)?;
+                validar_redis(&capas.describir("redis_url"), &redis_url)?;
+                let redis_replicas_min = v
+                    .redis_replicas_min
+                    .as_deref()
+                    .map(|raw| escala::replicas_min(raw, &capas.describir("redis_replicas_min")))
+                    .transpose()?;
+                let mongo_lectura = v
+                    .mongo_lectura
+                    .as_deref()
+                    .map(|raw| LecturaMongo::parse(raw, &capas.describir("mongo_lectura")))
+                    .transpose()?;
                 Backend::Mongo {
                     mongo_uri,
                     mongo_db,
                     redis_url,
                     redis_prefix: v.redis_prefix.clone().unwrap_or_default(),
+                    redis_replicas_min,
+                    mongo_lectura,
                 }
             }
             TipoBackend::Embedded => Backend::Embedded {

@@ -24,6 +24,34 @@ impl Uri {
     pub fn redactada(&self) -> String {
         redactar(&self.0)
     }
+
+    /// The node URLs of a Redis Cluster list (`redis://a:7000,redis://b:7001`), or this
+    /// URI alone when it is not a list. A list selects Redis Cluster (`docs/consistency.md`).
+    pub fn nodos(&self) -> Vec<Uri> {
+        match lista_redis(&self.0) {
+            Some(piezas) => piezas.into_iter().map(Uri::new).collect(),
+            None => vec![self.clone()],
+        }
+    }
+
+    /// True when this is a comma-separated list of Redis node URLs.
+    pub fn es_lista(&self) -> bool {
+        lista_redis(&self.0).is_some()
+    }
+}
+
+/// The pieces of a comma-separated list of `redis://`/`rediss://` URLs, trimmed; `None`
+/// when `uri` holds no comma or a piece is not a Redis URL (then it is one URI, whose
+/// password may hold a comma, and is redacted whole).
+fn lista_redis(uri: &str) -> Option<Vec<&str>> {
+    if !uri.contains(',') {
+        return None;
+    }
+    let piezas: Vec<&str> = uri.split(',').map(str::trim).collect();
+    piezas
+        .iter()
+        .all(|p| p.starts_with("redis://") || p.starts_with("rediss://"))
+        .then_some(piezas)
 }
 
 impl fmt::Debug for Uri {
@@ -101,6 +129,17 @@ fn partes(uri: &str) -> Partes {
 /// secret query parameter (`password`, `authMechanismProperties`, `AWS_SESSION_TOKEN`,
 /// `tlsCertificateKeyFilePassword`), with `***`.
 pub fn redactar(uri: &str) -> String {
+    match lista_redis(uri) {
+        Some(piezas) => piezas
+            .into_iter()
+            .map(redactar_una)
+            .collect::<Vec<_>>()
+            .join(","),
+        None => redactar_una(uri),
+    }
+}
+
+fn redactar_una(uri: &str) -> String {
     let p = partes(uri);
     let mut rangos: Vec<_> = p.password.into_iter().chain(p.secretos).collect();
     rangos.sort_by_key(|r| r.start);
@@ -136,15 +175,66 @@ pub fn redactar_texto(texto: &str, uris: &[&Uri]) -> String {
 /// Refuses a URI whose password holds `/`, `?` or `#` unencoded: no driver reads it as
 /// meant (they end the host part there), and their errors would quote pieces of it.
 pub fn validar_uri(nombre: &str, uri: &Uri) -> Result<()> {
-    let crudo = uri.expose();
-    match partes(crudo).password {
-        Some(r) if crudo[r.clone()].contains(['/', '?', '#']) => Err(Error::Invalido(format!(
-            "la contraseña de {nombre} {} contiene «/», «?» o «#» sin codificar; \
-             escríbalos como %2F, %3F y %23",
-            uri.redactada()
-        ))),
-        _ => Ok(()),
+    for nodo in uri.nodos() {
+        let crudo = nodo.expose();
+        if let Some(r) = partes(crudo).password
+            && crudo[r].contains(['/', '?', '#'])
+        {
+            return Err(Error::Invalido(format!(
+                "la contraseña de {nombre} {} contiene «/», «?» o «#» sin codificar; \
+                 escríbalos como %2F, %3F y %23",
+                uri.redactada()
+            )));
+        }
     }
+    Ok(())
+}
+
+/// Checks a Redis address: one URL, or a Redis Cluster list whose every piece is a
+/// `redis://`/`rediss://` URL with the same user and password (the cluster client
+/// authenticates to every node alike) and no database but 0 (a cluster has no other).
+pub fn validar_redis(nombre: &str, uri: &Uri) -> Result<()> {
+    validar_uri(nombre, uri)?;
+    let crudo = uri.expose();
+    if !crudo.contains(',') {
+        return Ok(());
+    }
+    let Some(piezas) = lista_redis(crudo) else {
+        return Err(Error::Invalido(format!(
+            "lista de nodos de {nombre} inválida {}: cada elemento debe empezar por redis:// o \
+             rediss://, por ejemplo redis://10.0.0.1:7000,redis://10.0.0.2:7000; una coma de \
+             la contraseña se escribe %2C",
+            uri.redactada()
+        )));
+    };
+    let credenciales = |p: &str| {
+        let resto = &p[p.find("://").map_or(0, |i| i + 3)..];
+        resto.rfind('@').map(|a| resto[..a].to_owned())
+    };
+    if piezas
+        .iter()
+        .any(|p| credenciales(p) != credenciales(piezas[0]))
+    {
+        return Err(Error::Invalido(format!(
+            "los nodos de {nombre} {} usan usuarios o contraseñas distintos: Redis Cluster \
+             autentica igual en todos los nodos; use las mismas credenciales en cada URL",
+            uri.redactada()
+        )));
+    }
+    for p in &piezas {
+        let resto = &p[p.find("://").map_or(0, |i| i + 3)..];
+        let anfitrion = &resto[resto.rfind('@').map_or(0, |a| a + 1)..];
+        let ruta = anfitrion.find('/').map_or("", |i| &anfitrion[i..]);
+        let db = ruta.split('?').next().unwrap_or("").trim_matches('/');
+        if !(db.is_empty() || db == "0") {
+            return Err(Error::Invalido(format!(
+                "el nodo {} de {nombre} pide la base de datos {db}: Redis Cluster solo tiene \
+                 la 0; quite «/{db}» de la URL",
+                redactar_una(p)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Every secret of `uri`, in the forms a driver may print it, longest first so a
@@ -152,8 +242,19 @@ pub fn validar_uri(nombre: &str, uri: &Uri) -> Result<()> {
 /// password at a delimiter may print a piece of it, so pieces of three or more
 /// characters count too.
 fn secretos(uri: &str) -> Vec<String> {
-    let p = partes(uri);
+    let piezas = lista_redis(uri).unwrap_or_else(|| vec![uri]);
     let mut v: Vec<String> = Vec::new();
+    for pieza in piezas {
+        secretos_de(pieza, &mut v);
+    }
+    v.retain(|s| !s.is_empty() && s != "***");
+    v.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    v.dedup();
+    v
+}
+
+fn secretos_de(uri: &str, v: &mut Vec<String>) {
+    let p = partes(uri);
     for r in p.password.into_iter().chain(p.secretos) {
         let crudo = &uri[r];
         v.push(crudo.to_owned());
@@ -169,10 +270,6 @@ fn secretos(uri: &str) -> Vec<String> {
                 .map(str::to_owned),
         );
     }
-    v.retain(|s| !s.is_empty() && s != "***");
-    v.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    v.dedup();
-    v
 }
 
 #[cfg(test)]
@@ -230,6 +327,44 @@ mod tests {
             redactar("mongodb://h/?tlsCertificateKeyFilePassword=k&PASSWORD=p&aws_session_token=t"),
             "mongodb://h/?tlsCertificateKeyFilePassword=***&PASSWORD=***&aws_session_token=***"
         );
+    }
+
+    #[test]
+    fn una_lista_de_nodos_redis_se_redacta_nodo_a_nodo() {
+        let u = Uri::new("redis://app:pw1@a:7000, redis://app:pw1@b:7001,rediss://:x%2Cy@c:7002");
+        assert_eq!(
+            u.redactada(),
+            "redis://app:***@a:7000,redis://app:***@b:7001,rediss://:***@c:7002"
+        );
+        assert!(u.es_lista());
+        assert_eq!(u.nodos().len(), 3);
+        assert_eq!(u.nodos()[1].expose(), "redis://app:pw1@b:7001");
+        let t = redactar_texto("fallo en b:7001 con pw1 y x,y", &[&u]);
+        assert!(!t.contains("pw1") && !t.contains("x,y"), "{t}");
+        // A comma inside one URL's password is not a list: the whole URI is redacted.
+        let una = Uri::new("redis://:a,b@h:1");
+        assert!(!una.es_lista());
+        assert_eq!(una.redactada(), "redis://:***@h:1");
+        assert!(validar_uri("x", &Uri::new("redis://:a/b@h:1,redis://h:2")).is_err());
+    }
+
+    #[test]
+    fn una_lista_de_nodos_invalida_se_explica_sin_secretos() {
+        let ok = Uri::new("redis://u:pw@a:1,redis://u:pw@b:2/0");
+        assert!(validar_redis("EVENTFLOW_REDIS_URL", &ok).is_ok());
+        for (mala, pista) in [
+            ("redis://u:pw@a:1,b:2", "cada elemento"),
+            ("redis://u:pw@a:1,redis://u:otra@b:2", "mismas credenciales"),
+            ("redis://u:pw@a:1/2,redis://u:pw@b:2", "base de datos 2"),
+        ] {
+            let e = validar_redis("EVENTFLOW_REDIS_URL", &Uri::new(mala)).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            let m = e.to_string();
+            assert!(
+                m.contains(pista) && !m.contains("pw") && !m.contains("otra"),
+                "{m}"
+            );
+        }
     }
 
     proptest::proptest! {

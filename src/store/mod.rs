@@ -318,6 +318,11 @@ pub trait TokenStore: Send + Sync {
 pub struct Almacen {
     pub usuarios: Arc<dyn UsuarioStore>,
     pub eventos: Arc<dyn EventoStore>,
+    /// Users and events for AP reads only (listings and `ver` of the CLI and the API):
+    /// may lag behind `usuarios`/`eventos` when `EVENTFLOW_MONGO_LECTURA` (or the URI's
+    /// `readPreference`) sends them to secondaries. Nothing that decides reads them.
+    pub usuarios_ap: Arc<dyn UsuarioStore>,
+    pub eventos_ap: Arc<dyn EventoStore>,
     pub reservas: Arc<dyn ReservaStore>,
     pub tokens: Arc<dyn TokenStore>,
     /// Pings the document store; returns its version.
@@ -344,15 +349,23 @@ pub async fn conectar(config: &crate::config::Config) -> Result<Almacen> {
             mongo_db,
             redis_url,
             redis_prefix,
+            redis_replicas_min,
+            mongo_lectura,
         } => {
             let (m, r) = tokio::try_join!(
                 mongo::MongoStore::conectar(mongo_uri, mongo_db),
-                redis::RedisStore::conectar(redis_url, redis_prefix),
+                redis::RedisStore::conectar_con(redis_url, redis_prefix, *redis_replicas_min),
             )?;
+            let ap = Arc::new(match mongo_lectura {
+                Some(l) => m.para_lectura(*l),
+                None => m.clone(),
+            });
             let m = Arc::new(m);
             Ok(Almacen {
                 usuarios: m.clone(),
                 eventos: m.clone(),
+                usuarios_ap: ap.clone(),
+                eventos_ap: ap,
                 reservas: Arc::new(r),
                 tokens: m.clone(),
                 documentos: m,
@@ -363,6 +376,8 @@ pub async fn conectar(config: &crate::config::Config) -> Result<Almacen> {
             Ok(Almacen {
                 usuarios: s.clone(),
                 eventos: s.clone(),
+                usuarios_ap: s.clone(),
+                eventos_ap: s.clone(),
                 reservas: s.clone(),
                 tokens: s.clone(),
                 documentos: s,

@@ -470,6 +470,7 @@ async fn verificar_completa_un_cambio_de_aforo_que_quedo_a_medias(env: Entorno) 
 }
 
 en_ambos_backends!(
+    cluster;
     dos_subidas_de_aforo_a_la_vez_no_inventan_entradas,
     un_cobro_tras_vencer_la_retencion_no_se_registra_y_nada_queda_sin_reembolsar,
     no_se_elimina_un_usuario_con_una_compra_en_curso,

@@ -3,12 +3,25 @@
 //! `EVENTFLOW_TEST_REDIS_URL` name), and drops them afterwards. A missing server is a
 //! failure, never a skip. `Entorno::embebido()` gives the same namespace on the
 //! embedded SQLite backend in a temporary data directory, and `en_ambos_backends!` runs
-//! one test body on both. `RedisPropio` and `NxPropio` run private servers that a test
-//! can kill.
+//! one test body on both; `en_ambos_backends!(cluster; ...)` adds a third run on the
+//! Redis Cluster `scripts/test` starts (`EVENTFLOW_TEST_REDIS_CLUSTER_URL`).
+//! `RedisPropio`, `ClusterPropio` and `NxPropio` run private servers that a test can kill.
 
 /// Generates, for each named `async fn cuerpo(env: Entorno)`, one test per backend:
-/// `mongo::cuerpo` (MongoDB + Redis) and `embebido::cuerpo` (SQLite).
+/// `mongo::cuerpo` (MongoDB + Redis) and `embebido::cuerpo` (SQLite); with a leading
+/// `cluster;` also `cluster::cuerpo` (MongoDB + Redis Cluster).
 macro_rules! en_ambos_backends {
+    (cluster; $($nombre:ident),* $(,)?) => {
+        en_ambos_backends!($($nombre),*);
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $nombre() {
+                    super::$nombre(crate::helpers::Entorno::cluster()).await
+                }
+            )*
+        }
+    };
     ($($nombre:ident),* $(,)?) => {
         mod mongo {
             $(
@@ -37,6 +50,7 @@ use std::time::{Duration, Instant};
 
 use eventflow::config::{Backend, Config, Uri};
 use eventflow::store::Almacen;
+use eventflow::store::redis::{Conexion, Plazos};
 
 static CONTADOR: AtomicU32 = AtomicU32::new(0);
 
@@ -91,6 +105,11 @@ impl Entorno {
         )
     }
 
+    /// MongoDB + the shared test Redis Cluster (`EVENTFLOW_TEST_REDIS_CLUSTER_URL`).
+    pub fn cluster() -> Self {
+        Self::con_redis(&var_obligatoria("EVENTFLOW_TEST_REDIS_CLUSTER_URL"))
+    }
+
     /// The embedded backend, in a data directory of its own.
     pub fn embedded() -> Self {
         let mut env = Self::con_servidores(String::new(), String::new());
@@ -130,6 +149,8 @@ impl Entorno {
             mongo_db: self.db.clone(),
             redis_url: Uri::new(self.redis_url.clone()),
             redis_prefix: self.prefijo.clone(),
+            redis_replicas_min: None,
+            mongo_lectura: None,
         })
     }
 
@@ -214,11 +235,11 @@ impl Entorno {
             .database(&self.db)
     }
 
-    pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
+    /// A raw connection to this test's Redis, one node or cluster alike (on a cluster it
+    /// routes each command to its key's node; `KEYS` asks every primary).
+    pub async fn redis(&self) -> Conexion {
         assert!(self.es_mongo(), "redis() en un entorno embebido");
-        redis::Client::open(self.redis_url.as_str())
-            .expect("url redis")
-            .get_multiplexed_async_connection()
+        conexion_cruda(&self.redis_url)
             .await
             .expect("conexión redis")
     }
@@ -249,9 +270,7 @@ impl Drop for Entorno {
                 if let Ok(c) = mongodb::Client::with_uri_str(&mongo_uri).await {
                     let _ = c.database(&db).drop().await;
                 }
-                if let Ok(c) = redis::Client::open(redis_url.as_str())
-                    && let Ok(mut con) = c.get_multiplexed_async_connection().await
-                {
+                if let Ok(mut con) = conexion_cruda(&redis_url).await {
                     let claves: Vec<String> = redis::cmd("KEYS")
                         .arg(format!("{prefijo}*"))
                         .query_async(&mut con)
@@ -266,6 +285,19 @@ impl Drop for Entorno {
         })
         .join();
     }
+}
+
+/// A raw connection to a Redis node or cluster, through the store's own connection type.
+pub async fn conexion_cruda(url: &str) -> redis::RedisResult<Conexion> {
+    Conexion::abrir(
+        &Uri::new(url.to_owned()),
+        Plazos {
+            conexion: Duration::from_secs(5),
+            respuesta: Duration::from_secs(10),
+            reintentos: 3,
+        },
+    )
+    .await
 }
 
 fn rand_suffix() -> u32 {

@@ -400,4 +400,4 @@ async fn ninguna_intercalacion_sobrevende_ni_pierde_dinero(env: Entorno) {
     );
 }
 
-en_ambos_backends!(ninguna_intercalacion_sobrevende_ni_pierde_dinero);
+en_ambos_backends!(cluster; ninguna_intercalacion_sobrevende_ni_pierde_dinero);

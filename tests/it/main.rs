@@ -20,6 +20,7 @@ mod contrato;
 mod crudo;
 mod documentacion;
 mod entrada;
+mod escala;
 mod eventos;
 mod fallos;
 mod fixtures;

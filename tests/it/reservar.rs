@@ -476,6 +476,7 @@ async fn miles_de_compras_concurrentes_con_rechazos_mantienen_los_invariantes(en
 }
 
 en_ambos_backends!(
+    cluster;
     reservar_confirma_cobra_y_anota_el_historial,
     entradas_cero_o_negativas_salen_con_2,
     mas_entradas_de_las_que_quedan_sale_con_5_sin_tomar_nada,

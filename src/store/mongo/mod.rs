@@ -14,10 +14,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use mongodb::bson::{Document, doc};
-use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::options::{
+    Acknowledgment, ClientOptions, CollectionOptions, IndexOptions, ReadPreference,
+    SelectionCriteria, WriteConcern,
+};
 use mongodb::{Client, Collection, Database, IndexModel};
 
-use crate::config::{Uri, redactar_texto};
+use crate::config::{LecturaMongo, Uri, redactar_texto};
 use crate::error::{Error, Result};
 use crate::store::StoreHealth;
 
@@ -56,17 +59,52 @@ impl MongoStore {
             .get_or_insert(PLAZO_POR_DEFECTO);
         opciones.connect_timeout.get_or_insert(PLAZO_POR_DEFECTO);
         opciones.app_name.get_or_insert_with(|| "eventflow".into());
+        // A network error mid-write is retried once by the driver (the server dedupes it).
+        opciones.retry_writes.get_or_insert(true);
         let cliente = Client::with_options(opciones).map_err(|e| errores::mapear(e, uri))?;
         let db = cliente.database(db);
+        // Users (their purchase histories) and events (their read model) are written with
+        // `w: majority` and journaling, stated here rather than left to server defaults: a
+        // history entry the saga was told is stored survives the loss of the primary.
+        let mayoria = CollectionOptions::builder()
+            .write_concern(
+                WriteConcern::builder()
+                    .w(Acknowledgment::Majority)
+                    .journal(true)
+                    .build(),
+            )
+            .build();
         let store = MongoStore {
-            usuarios: db.collection("usuarios"),
-            eventos: db.collection("eventos"),
+            usuarios: db.collection_with_options("usuarios", mayoria.clone()),
+            eventos: db.collection_with_options("eventos", mayoria),
             tokens: db.collection("tokens"),
             db,
             uri: uri.clone(),
         };
         store.crear_indices().await?;
         Ok(store)
+    }
+
+    /// The same store for AP reads (listings and `ver`): with `SecundarioPreferido` they go
+    /// to a secondary when one is up and may miss the latest writes; `Primario` forces the
+    /// primary whatever the URI's `readPreference` says. Writes are unchanged.
+    pub fn para_lectura(&self, lectura: LecturaMongo) -> MongoStore {
+        let preferencia = match lectura {
+            LecturaMongo::Primario => ReadPreference::Primary,
+            LecturaMongo::SecundarioPreferido => {
+                ReadPreference::SecondaryPreferred { options: None }
+            }
+        };
+        let opciones = || {
+            CollectionOptions::builder()
+                .selection_criteria(SelectionCriteria::ReadPreference(preferencia.clone()))
+                .build()
+        };
+        MongoStore {
+            usuarios: self.db.collection_with_options("usuarios", opciones()),
+            eventos: self.db.collection_with_options("eventos", opciones()),
+            ..self.clone()
+        }
     }
 
     async fn crear_indices(&self) -> Result<()> {

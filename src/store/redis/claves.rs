@@ -1,5 +1,8 @@
 //! The Redis key layout. Every key of one event carries the hash tag `{E}`, so each
-//! script touches a single Redis Cluster slot; only the global indexes live elsewhere.
+//! script touches a single Redis Cluster slot. The indexes that span events are spread
+//! over slots too: the reservation → event lookup is one key per reservation, and the
+//! registry of events is [`FRAGMENTOS_EVENTOS`] sets, each on its own hash tag, so no
+//! key is written by every event and no listing needs `SCAN` (`docs/consistency.md`).
 
 use crate::domain::{ClaveIdempotencia, EventoId, ReservaId, UsuarioId};
 
@@ -83,14 +86,38 @@ impl Claves {
         format!("{}reserva-evento:{r}", self.prefijo)
     }
 
-    /// SET of the events that have a counter or records.
-    pub(crate) fn eventos(&self) -> String {
+    /// The registry shard (a SET of event ids) that lists `e`.
+    pub(crate) fn registro_eventos(&self, e: &EventoId) -> String {
+        self.fragmento_eventos(fragmento(e))
+    }
+
+    /// Shard `n` of the registry of events, tagged `{eventos-n}`: its own slot.
+    pub(crate) fn fragmento_eventos(&self, n: u32) -> String {
+        format!("{}eventos:{{eventos-{n}}}", self.prefijo)
+    }
+
+    /// The one SET of every event that versions before issue 14 kept; read (and emptied
+    /// into the shards) by `eventos()` so existing data keeps working.
+    pub(crate) fn eventos_antiguo(&self) -> String {
         format!("{}eventos", self.prefijo)
     }
 
     pub(crate) fn idempotencia(&self, k: &ClaveIdempotencia) -> String {
         format!("{}idempotencia:{k}", self.prefijo)
     }
+}
+
+/// How many sets the registry of events is split into: enough to spread it over every
+/// primary of a usual cluster, few enough that listing every event reads a handful of keys.
+pub(crate) const FRAGMENTOS_EVENTOS: u32 = 16;
+
+/// The registry shard of an event: FNV-1a of its id, modulo [`FRAGMENTOS_EVENTOS`]. Stable
+/// across versions and platforms (it decides where an event is found).
+fn fragmento(e: &EventoId) -> u32 {
+    let h = e.as_str().bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    h % FRAGMENTOS_EVENTOS
 }
 
 #[cfg(test)]
@@ -121,5 +148,16 @@ mod tests {
             c.contador(&e),
             "p:evento:{0123456789abcdef01234567}:entradas"
         );
+    }
+
+    #[test]
+    fn el_registro_de_eventos_se_reparte_entre_todos_sus_fragmentos() {
+        let c = Claves::new("p:");
+        let mut vistos = std::collections::HashSet::new();
+        for _ in 0..400 {
+            vistos.insert(c.registro_eventos(&EventoId::generar()));
+        }
+        assert_eq!(vistos.len(), FRAGMENTOS_EVENTOS as usize);
+        assert!(vistos.contains("p:eventos:{eventos-0}"), "{vistos:?}");
     }
 }

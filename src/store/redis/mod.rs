@@ -3,22 +3,28 @@
 //! and stays inside the event's Cluster slot; `claves` is the key layout, `hash` the record format.
 
 mod claves;
+mod conexion;
 mod hash;
 mod paginas;
 mod pagos;
+mod registro;
 mod reservas;
 mod retencion;
+mod topologia;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{ErrorKind, FromRedisValue, RedisError, RedisResult, Script, ServerErrorKind};
+use futures::{StreamExt, TryStreamExt};
+use redis::{ErrorKind, FromRedisValue, RedisError, RedisResult, Script, ServerErrorKind, Value};
 use serde::{Deserialize, Serialize};
 
 use self::claves::Claves;
+use self::conexion::caida;
+pub use self::conexion::{Conexion, Plazos};
+pub use self::topologia::{NodoRedis, Topologia};
 use crate::config::{Uri, redactar_texto};
 use crate::domain::{EventoId, ReservaId};
 use crate::error::{Error, Result};
@@ -29,16 +35,29 @@ use crate::store::{Cobro, RegistroSaga};
 const PLAZO_CONEXION: Duration = Duration::from_secs(2);
 /// Scripts run in microseconds; a reply this late means the server is in trouble.
 const PLAZO_RESPUESTA: Duration = Duration::from_secs(5);
+/// How long a write waits for its replicas (`WAIT`) before it counts as not stored: far
+/// above a healthy replica's lag (well under a millisecond on a LAN), far below a client's
+/// patience.
+pub const PLAZO_REPLICAS_MS: u64 = 1000;
 /// Long enough for any client retry, short enough that abandoned keys do not pile up.
 const TTL_IDEMPOTENCIA_S: u64 = 7 * 24 * 3600;
 /// A lock that expires before the take's reply arrives would not protect anything.
 const TTL_MIN_BLOQUEO_MS: i64 = 1000;
+/// Concurrent reads in flight when a listing reads keys of many events on a cluster.
+const LECTURAS_EN_VUELO: usize = 64;
+
+/// A Lua script: its text (for `EVAL` after a `NOSCRIPT`) and its SHA-1 (for `EVALSHA`).
+struct Guion {
+    script: Script,
+    codigo: &'static str,
+}
 
 /// Every script starts with `reloj.lua`, the server's clock.
 macro_rules! scripts {
     ($($nombre:ident = $archivo:literal;)*) => {
-        $(static $nombre: LazyLock<Script> = LazyLock::new(|| {
-            Script::new(concat!(include_str!("lua/reloj.lua"), include_str!(concat!("lua/", $archivo))))
+        $(static $nombre: LazyLock<Guion> = LazyLock::new(|| {
+            let codigo = concat!(include_str!("lua/reloj.lua"), include_str!(concat!("lua/", $archivo)));
+            Guion { script: Script::new(codigo), codigo }
         });)*
     };
 }
@@ -70,12 +89,15 @@ struct Vinculo {
     reserva: ReservaId,
 }
 
-/// The Redis implementation of [`ReservaStore`]. Cloning is cheap and shares the connection.
+/// The Redis implementation of [`ReservaStore`], on one node or on Redis Cluster (the
+/// same code: [`Conexion`] covers both). Cloning is cheap and shares the connection.
 #[derive(Clone)]
 pub struct RedisStore {
-    con: ConnectionManager,
+    con: Conexion,
     claves: Claves,
     url: Uri,
+    /// Replicas every write waits for (`WAIT`); 0 waits for none.
+    replicas: u32,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -83,41 +105,46 @@ impl std::fmt::Debug for RedisStore {
         f.debug_struct("RedisStore")
             .field("url", &self.url)
             .field("claves", &self.claves)
+            .field("replicas", &self.replicas)
             .finish_non_exhaustive()
     }
 }
 
 impl RedisStore {
+    /// Connects with the mode's default replica wait (see [`Self::conectar_con`]).
+    pub async fn conectar(url: &Uri, prefijo: &str) -> Result<Self> {
+        Self::conectar_con(url, prefijo, None).await
+    }
+
     /// Connects and PINGs once, so a wrong address fails here (`BackendCaido`, about two
     /// seconds at most) rather than at the first purchase. `prefijo` goes before every key.
-    pub async fn conectar(url: &Uri, prefijo: &str) -> Result<Self> {
+    /// `url` is one node, or a comma-separated list of Redis Cluster nodes. Every write
+    /// then waits for `replicas_min` replicas (`None`: 1 on a cluster, 0 on one node;
+    /// `docs/consistency.md`, "Redis Cluster").
+    pub async fn conectar_con(url: &Uri, prefijo: &str, replicas_min: Option<u32>) -> Result<Self> {
         let caido = |detalle: &str| {
             Error::caido("Redis", url.redactada(), &redactar_texto(detalle, &[url]))
         };
-        let cliente = redis::Client::open(url.expose()).map_err(|e| {
-            Error::Invalido(format!(
-                "dirección de Redis inválida {}: {}; ejemplo: redis://localhost:6379/0",
-                url.redactada(),
-                redactar_texto(&e.to_string(), &[url])
-            ))
-        })?;
-        // Few, short retries: the manager reconnects on its own later, but the first
-        // connection must answer quickly or not at all.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(PLAZO_CONEXION))
-            .set_response_timeout(Some(PLAZO_RESPUESTA))
-            .set_number_of_retries(2)
-            .set_min_delay(Duration::from_millis(100))
-            .set_max_delay(Duration::from_millis(400));
-        let intento = async {
-            let mut con = ConnectionManager::new_with_config(cliente, config).await?;
-            redis::cmd("PING").query_async::<String>(&mut con).await?;
-            Ok::<_, RedisError>(con)
+        let plazos = Plazos {
+            conexion: PLAZO_CONEXION,
+            respuesta: PLAZO_RESPUESTA,
+            reintentos: 2,
         };
-        let con = match tokio::time::timeout(PLAZO_CONEXION + Duration::from_millis(500), intento)
-            .await
+        let con = match tokio::time::timeout(
+            PLAZO_CONEXION + Duration::from_millis(500),
+            Conexion::abrir(url, plazos),
+        )
+        .await
         {
             Ok(Ok(con)) => con,
+            Ok(Err(e)) if e.kind() == ErrorKind::InvalidClientConfig => {
+                return Err(Error::Invalido(format!(
+                    "dirección de Redis inválida {}: {}; ejemplo: redis://localhost:6379/0 o, \
+                     para Redis Cluster, redis://10.0.0.1:7000,redis://10.0.0.2:7000",
+                    url.redactada(),
+                    una_linea(&redactar_texto(&e.to_string(), &[url]))
+                )));
+            }
             Ok(Err(e)) => return Err(caido(&e.to_string())),
             Err(_) => {
                 return Err(caido(&format!(
@@ -126,14 +153,16 @@ impl RedisStore {
                 )));
             }
         };
+        let replicas = replicas_min.unwrap_or(u32::from(con.es_cluster()));
         Ok(Self {
             con,
             claves: Claves::new(prefijo),
             url: url.clone(),
+            replicas,
         })
     }
 
-    fn con(&self) -> ConnectionManager {
+    fn con(&self) -> Conexion {
         self.con.clone()
     }
 
@@ -145,6 +174,8 @@ impl RedisStore {
             || e.is_timeout()
             || e.is_connection_dropped()
             || e.is_connection_refusal()
+            // MOVED/ASK/TRYAGAIN/CLUSTERDOWN that outlived the client's retries: a failover.
+            || e.is_cluster_error()
             || matches!(
                 e.kind(),
                 ErrorKind::ClusterConnectionNotFound
@@ -177,57 +208,143 @@ impl RedisStore {
         }
     }
 
-    /// EVALSHA, falling back to EVAL on NOSCRIPT (`redis::Script` does the fallback).
+    /// Runs a script on its keys' slot (every key of one call shares the event's hash tag)
+    /// and waits for the replicas (see [`Self::correr_tras`]).
     async fn correr<T: FromRedisValue>(
         &self,
-        script: &Script,
+        script: &Guion,
         claves: &[&str],
         args: &[String],
     ) -> RedisResult<T> {
-        let mut inv = script.prepare_invoke();
-        for k in claves {
-            inv.key(*k);
-        }
-        for a in args {
-            inv.arg(a);
-        }
-        inv.invoke_async(&mut self.con()).await
+        self.correr_tras(None, script, claves, args).await
     }
 
-    /// Like `correr`, but sends `previo` first in the same pipeline. The server applies
-    /// them in order, so whatever the script writes is never visible without `previo`'s
-    /// write, even if this process dies mid-call (the index of a reservation must exist
-    /// whenever its record does, and they live in different slots).
+    /// Runs `script` with `EVALSHA`, then `WAIT <replicas> <ms>` in the same pipeline, so
+    /// the wait goes to the node that ran the script (on a cluster the client routes the
+    /// pipeline by its one keyed command; `WAIT` alone would go to every primary). A
+    /// `NOSCRIPT` (a new primary after a failover, a restart) is answered by sending the
+    /// script's text with `EVAL` to that same node: `redis::Script`'s own fallback loads it
+    /// with `SCRIPT LOAD`, which the cluster client sends to every node and which fails
+    /// while one of them is down. Too few replicas in time is an I/O-kind error (exit 7):
+    /// the write happened on the primary but may not survive its loss.
+    ///
+    /// `previo` is written first. On one node it goes in the same pipeline, which the
+    /// server applies in order, so whatever the script writes is never visible without
+    /// `previo`'s write, even if this process dies mid-call; on a cluster it lives on
+    /// another slot, so it is written (and waited for) before the script is sent.
     async fn correr_tras<T: FromRedisValue>(
         &self,
-        previo: redis::Cmd,
-        script: &Script,
+        previo: Option<redis::Cmd>,
+        script: &Guion,
         claves: &[&str],
         args: &[String],
     ) -> RedisResult<T> {
         let mut con = self.con();
-        let mut cargado = false;
+        let previo = match previo {
+            Some(c) if con.es_cluster() => {
+                let mut p = redis::pipe();
+                p.add_command(c).ignore();
+                self.escribir(p).await?;
+                None
+            }
+            otro => otro,
+        };
+        let mut con_texto = false;
         loop {
             let mut p = redis::pipe();
             p.ignore_errors();
-            p.add_command(previo.clone()).ignore();
-            p.cmd("EVALSHA")
-                .arg(script.get_hash())
-                .arg(claves.len())
-                .arg(claves)
-                .arg(args);
-            let mut res: Vec<RedisResult<T>> = p.query_async(&mut con).await?;
-            let res = res
+            if let Some(c) = &previo {
+                p.add_command(c.clone()).ignore();
+            }
+            if con_texto {
+                p.cmd("EVAL").arg(script.codigo);
+            } else {
+                p.cmd("EVALSHA").arg(script.script.get_hash());
+            }
+            p.arg(claves.len()).arg(claves).arg(args);
+            self.anadir_espera(&mut p);
+            let mut res: Vec<RedisResult<Value>> = p.query_async(&mut con).await?;
+            let espera = if self.replicas > 0 { res.pop() } else { None };
+            let valor = res
                 .pop()
                 .ok_or_else(|| RedisError::from((ErrorKind::Client, "pipeline sin respuesta")))?;
-            match res {
-                Err(e) if !cargado && e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                    script.load_async(&mut con).await?;
-                    cargado = true;
+            match valor {
+                Err(e)
+                    if !con_texto && e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) =>
+                {
+                    con_texto = true;
                 }
-                otro => return otro,
+                Err(e) => return Err(e),
+                Ok(v) => {
+                    if let Some(espera) = espera {
+                        self.comprobar_espera(espera)?;
+                    }
+                    return Ok(T::from_redis_value(v)?);
+                }
             }
         }
+    }
+
+    /// Appends `WAIT <replicas> <ms>` when writes must reach replicas.
+    fn anadir_espera(&self, p: &mut redis::Pipeline) {
+        if self.replicas > 0 {
+            p.cmd("WAIT").arg(self.replicas).arg(PLAZO_REPLICAS_MS);
+        }
+    }
+
+    /// Turns a `WAIT` reply with fewer replicas than required into an I/O-kind error.
+    fn comprobar_espera(&self, espera: RedisResult<Value>) -> RedisResult<()> {
+        let n = i64::from_redis_value(espera?)?;
+        if n < i64::from(self.replicas) {
+            return Err(caida(format!(
+                "la escritura llegó al primario pero solo {n} de las {} réplicas exigidas \
+                 (EVENTFLOW_REDIS_REPLICAS_MIN) la confirmaron en {PLAZO_REPLICAS_MS} ms; \
+                 una compra así la termina `eventflow compensar` cuando vence su retención",
+                self.replicas
+            )));
+        }
+        Ok(())
+    }
+
+    /// Sends `p` (commands on ONE slot) and waits for the replicas as a script does.
+    /// Returns the replies of the commands not marked `ignore()`.
+    async fn escribir(&self, mut p: redis::Pipeline) -> RedisResult<Vec<Value>> {
+        self.anadir_espera(&mut p);
+        let mut res: Vec<Value> = p.query_async(&mut self.con()).await?;
+        if self.replicas > 0 {
+            let espera = res
+                .pop()
+                .ok_or_else(|| RedisError::from((ErrorKind::Client, "pipeline sin respuesta")))?;
+            self.comprobar_espera(Ok(espera))?;
+        }
+        Ok(res)
+    }
+
+    /// Sends commands whose keys may sit on different slots and returns their replies in
+    /// order: one pipeline on one node; on a cluster, each command to its slot's node, at
+    /// most [`LECTURAS_EN_VUELO`] at a time (a pipeline must not span slots there).
+    async fn leer_muchos<T: FromRedisValue + Send + 'static>(
+        &self,
+        cmds: Vec<redis::Cmd>,
+    ) -> RedisResult<Vec<T>> {
+        if cmds.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !self.con.es_cluster() {
+            let mut p = redis::pipe();
+            for c in cmds {
+                p.add_command(c);
+            }
+            return p.query_async(&mut self.con()).await;
+        }
+        futures::stream::iter(cmds)
+            .map(|c| {
+                let mut con = self.con();
+                async move { c.query_async::<T>(&mut con).await }
+            })
+            .buffered(LECTURAS_EN_VUELO)
+            .try_collect()
+            .await
     }
 
     /// An integer key of `evento` (counter, capacity), `None` when missing.
@@ -262,7 +379,7 @@ impl RedisStore {
         hash::registro(&format!("{}{id}", self.claves.prefijo_registro(evento)), h)
     }
 
-    /// The records of `(event, reservation id)` pairs, in one round trip. An empty hash
+    /// The records of `(event, reservation id)` pairs ([`Self::leer_muchos`]). An empty hash
     /// is skipped: `borrar_evento` may have removed it since the ids were read.
     async fn registros(&self, ids: Vec<(EventoId, String)>) -> Result<Vec<RegistroSaga>> {
         self.registros_leidos(ids)
@@ -278,18 +395,15 @@ impl RedisStore {
         &self,
         ids: Vec<(EventoId, String)>,
     ) -> Result<Vec<(String, Result<RegistroSaga>)>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut p = redis::pipe();
-        for (e, id) in &ids {
-            p.cmd("HGETALL")
-                .arg(format!("{}{id}", self.claves.prefijo_registro(e)));
-        }
-        let hashes: Vec<Hash> = p
-            .query_async(&mut self.con())
-            .await
-            .map_err(|e| self.error(e))?;
+        let cmds = ids
+            .iter()
+            .map(|(e, id)| {
+                let mut c = redis::cmd("HGETALL");
+                c.arg(format!("{}{id}", self.claves.prefijo_registro(e)));
+                c
+            })
+            .collect();
+        let hashes: Vec<Hash> = self.leer_muchos(cmds).await.map_err(|e| self.error(e))?;
         Ok(ids
             .iter()
             .zip(hashes)
@@ -298,22 +412,15 @@ impl RedisStore {
             .collect())
     }
 
-    /// Runs `cmd` (with the event's key appended) for every event in one round trip and
+    /// Runs `cmd` (on a key of the event) for every event ([`Self::leer_muchos`]) and
     /// pairs each returned id with its event.
     async fn ids_por_evento(
         &self,
         eventos: &[EventoId],
         cmd: impl Fn(&EventoId) -> redis::Cmd,
     ) -> Result<Vec<(EventoId, String)>> {
-        if eventos.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut p = redis::pipe();
-        for e in eventos {
-            p.add_command(cmd(e));
-        }
-        let listas: Vec<Vec<String>> = p
-            .query_async(&mut self.con())
+        let listas: Vec<Vec<String>> = self
+            .leer_muchos(eventos.iter().map(cmd).collect())
             .await
             .map_err(|e| self.error(e))?;
         Ok(eventos

@@ -12,18 +12,14 @@ impl RedisStore {
         cobro: Option<&Cobro>,
     ) -> Result<bool> {
         let r = &registro.reserva;
-        redis::pipe()
-            .cmd("SET")
+        // The indexes first (each on its own slot): a record is never without them.
+        let mut p = redis::pipe();
+        p.cmd("SET")
             .arg(self.claves.indice(r.id.as_str()))
             .arg(r.evento_id.as_str())
-            .ignore()
-            .cmd("SADD")
-            .arg(self.claves.eventos())
-            .arg(r.evento_id.as_str())
-            .ignore()
-            .query_async::<()>(&mut self.con())
-            .await
-            .map_err(|e| self.error(e))?;
+            .ignore();
+        self.escribir(p).await.map_err(|e| self.error(e))?;
+        self.registrar_evento(&r.evento_id).await?;
         let libro = cobro.map(hash::campos_cobro).unwrap_or_default();
         let mut args = vec![
             r.id.to_string(),

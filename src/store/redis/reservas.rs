@@ -2,6 +2,7 @@
 //! refusals map to the messages of `store::rechazo`, shared with the SQLite store.
 
 use async_trait::async_trait;
+use redis::{FromRedisValue, Value};
 
 use super::{
     AJUSTAR_AFORO, BORRAR_EVENTO, COMPLETAR, CONFIRMAR, FIJAR_CONTADOR, Hash, LIBERAR, MARCAR,
@@ -23,8 +24,11 @@ fn fuera(aforo: Aforo, detalle: &str) -> Option<i64> {
 #[async_trait]
 impl ContadorStore for RedisStore {
     async fn crear_contador(&self, evento: &EventoId, aforo: Aforo) -> Result<bool> {
-        let (creado,): (Option<String>,) = redis::pipe()
-            .cmd("SET")
+        // Registered first: an event listed without a counter is found and repaired by
+        // `verificar`; a counter nobody lists would be missed.
+        self.registrar_evento(evento).await?;
+        let mut p = redis::pipe();
+        p.cmd("SET")
             .arg(self.claves.contador(evento))
             .arg(aforo.get())
             .arg("NX")
@@ -32,13 +36,15 @@ impl ContadorStore for RedisStore {
             .arg(self.claves.aforo(evento))
             .arg(aforo.get())
             .arg("NX")
-            .ignore()
-            .cmd("SADD")
-            .arg(self.claves.eventos())
-            .arg(evento.as_str())
-            .ignore()
-            .query_async(&mut self.con())
+            .ignore();
+        let creado = self
+            .escribir(p)
             .await
+            .and_then(|mut v| {
+                Ok(Option::<String>::from_redis_value(
+                    v.pop().unwrap_or(Value::Nil),
+                )?)
+            })
             .map_err(|e| self.error(e))?;
         Ok(creado.is_some())
     }
@@ -119,18 +125,16 @@ impl ContadorStore for RedisStore {
                     _ => None,
                 })
             })?;
-        let mut p = redis::pipe();
+        // One DEL per batch: on a cluster the client splits it by slot.
         for lote in ids.chunks(500) {
             let claves: Vec<String> = lote.iter().map(|id| self.claves.indice(id)).collect();
-            p.cmd("DEL").arg(claves).ignore();
+            redis::cmd("DEL")
+                .arg(claves)
+                .query_async::<()>(&mut self.con())
+                .await
+                .map_err(|e| self.error(e))?;
         }
-        p.cmd("SREM")
-            .arg(self.claves.eventos())
-            .arg(evento.as_str())
-            .ignore();
-        p.query_async::<()>(&mut self.con())
-            .await
-            .map_err(|e| self.error(e))
+        self.desregistrar_evento(evento).await
     }
 
     async fn fijar_contador(
@@ -149,12 +153,7 @@ impl ContadorStore for RedisStore {
             .await
             .map_err(|e| self.error(e))?;
         if fijado == 1 {
-            redis::cmd("SADD")
-                .arg(self.claves.eventos())
-                .arg(evento.as_str())
-                .query_async::<()>(&mut self.con())
-                .await
-                .map_err(|e| self.error(e))?;
+            self.registrar_evento(evento).await?;
         }
         Ok(fijado == 1)
     }
@@ -179,12 +178,7 @@ impl ContadorStore for RedisStore {
             )
             .await
             .map_err(|e| self.error(e))?;
-        redis::cmd("SADD")
-            .arg(self.claves.eventos())
-            .arg(evento.as_str())
-            .query_async::<()>(&mut self.con())
-            .await
-            .map_err(|e| self.error(e))?;
+        self.registrar_evento(evento).await?;
         let entero = |v: &str| {
             v.parse::<i64>().map_err(|_| {
                 Error::Inconsistencia(format!(
@@ -201,24 +195,7 @@ impl ContadorStore for RedisStore {
     }
 
     async fn eventos(&self) -> Result<Vec<EventoId>> {
-        let clave = self.claves.eventos();
-        let ids: Vec<String> = redis::cmd("SMEMBERS")
-            .arg(&clave)
-            .query_async(&mut self.con())
-            .await
-            .map_err(|e| self.error(e))?;
-        let mut eventos = ids
-            .iter()
-            .map(|id| {
-                EventoId::parse(id).map_err(|_| {
-                    Error::Inconsistencia(format!(
-                        "dato corrupto en Redis: el conjunto {clave} contiene {id:?}, que no es un id de evento"
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        eventos.sort();
-        Ok(eventos)
+        self.eventos_registrados().await
     }
 }
 
@@ -392,14 +369,16 @@ impl RegistroStore for RedisStore {
         if eventos.is_empty() {
             return Ok(None);
         }
-        let mut p = redis::pipe();
-        for e in &eventos {
-            p.cmd("GET").arg(self.claves.bloqueo(usuario, e));
-        }
-        let bloqueos: Vec<Option<String>> = p
-            .query_async(&mut self.con())
-            .await
-            .map_err(|e| self.error(e))?;
+        let cmds = eventos
+            .iter()
+            .map(|e| {
+                let mut c = redis::cmd("GET");
+                c.arg(self.claves.bloqueo(usuario, e));
+                c
+            })
+            .collect();
+        let bloqueos: Vec<Option<String>> =
+            self.leer_muchos(cmds).await.map_err(|e| self.error(e))?;
         Ok(bloqueos
             .into_iter()
             .flatten()
@@ -478,18 +457,23 @@ impl CobroStore for RedisStore {
 #[async_trait]
 impl ReservaStore for RedisStore {
     async fn reloj(&self) -> Result<Fecha> {
-        let (s, us): (i64, i64) = redis::cmd("TIME")
-            .query_async(&mut self.con())
+        let hora = self
+            .con()
+            .a_un_nodo(redis::cmd("TIME"))
             .await
             .map_err(|e| self.error(e))?;
+        let (s, us) = <(i64, i64)>::from_redis_value(hora).map_err(|e| self.error(e.into()))?;
         Ok(Fecha::from_millis(s * 1000 + us / 1000))
     }
 
     async fn ping(&self) -> Result<String> {
-        let info: String = redis::cmd("INFO")
-            .arg("server")
-            .query_async(&mut self.con())
+        let mut info = redis::cmd("INFO");
+        info.arg("server");
+        let info = self
+            .con()
+            .a_un_nodo(info)
             .await
+            .and_then(|v| Ok(String::from_redis_value(v)?))
             .map_err(|e| self.error(e))?;
         let version = info
             .lines()

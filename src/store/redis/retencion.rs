@@ -33,7 +33,7 @@ impl RedisStore {
         let registro = self.claves.registro(&r.evento, &r.reserva);
         let res: RedisResult<Hash> = self
             .correr_tras(
-                set_indice,
+                Some(set_indice),
                 &TOMAR,
                 &[
                     &self.claves.contador(&r.evento),

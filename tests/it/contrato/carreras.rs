@@ -109,6 +109,7 @@ async fn veinte_liberaciones_concurrentes_devuelven_las_entradas_una_vez(env: En
 }
 
 en_ambos_backends!(
+    cluster;
     quinientas_compras_concurrentes_venden_exactamente_cincuenta_entradas,
     liberar_dos_veces_devuelve_las_entradas_una_sola_vez,
     veinte_liberaciones_concurrentes_devuelven_las_entradas_una_vez,

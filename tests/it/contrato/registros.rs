@@ -143,6 +143,7 @@ async fn un_registro_corrupto_es_una_inconsistencia_que_nombra_donde_y_el_campo(
 }
 
 en_ambos_backends!(
+    cluster;
     ver_y_listar_encuentran_las_reservas_con_sus_filtros,
     restaurar_reescribe_el_registro_y_su_cobro_sin_tocar_el_contador,
     restaurar_nunca_pisa_un_registro_vivo,

@@ -252,6 +252,7 @@ async fn el_libro_de_pagos_y_las_claves_guardan_la_primera_decision(env: Entorno
 }
 
 en_ambos_backends!(
+    cluster;
     un_cobro_tras_vencer_la_retencion_se_rechaza_y_no_cobra,
     liberar_deja_expirada_solo_si_nunca_se_cobro,
     tomar_descuenta_y_registra_la_reserva_pendiente_con_el_reloj_del_almacen,

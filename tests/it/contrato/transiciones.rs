@@ -201,6 +201,7 @@ async fn un_compensador_caido_se_reemplaza_pero_la_saga_nunca_vuelve(env: Entorn
 }
 
 en_ambos_backends!(
+    cluster;
     cada_transicion_que_el_almacen_permite_y_ninguna_mas,
     un_compensador_caido_se_reemplaza_pero_la_saga_nunca_vuelve,
 );

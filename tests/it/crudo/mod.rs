@@ -67,7 +67,7 @@ pub struct ModeloCrudo {
 // Redis, MongoDB and SQLite access: the only place that names keys, collections, tables.
 // ---------------------------------------------------------------------------------------
 
-pub(super) async fn redis(env: &Entorno) -> redis::aio::MultiplexedConnection {
+pub(super) async fn redis(env: &Entorno) -> eventflow::store::redis::Conexion {
     env.redis().await
 }
 
