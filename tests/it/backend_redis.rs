@@ -298,6 +298,11 @@ fn el_usuario_acl_del_despliegue_basta_para_vender_compensar_y_verificar() {
         .unwrap()
         .to_owned();
     env.cmd().args(["reservas", "ver", &id]).assert().success();
+    // Listings page through the per-event id index (`pagina_reservas.lua`).
+    env.cmd()
+        .args(["reservas", "listar", "--todos", "--evento", e.as_str()])
+        .assert()
+        .success();
     env.cmd()
         .args(["reservas", "cancelar", &id])
         .assert()

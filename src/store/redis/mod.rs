@@ -4,6 +4,7 @@
 
 mod claves;
 mod conexion;
+mod contadores;
 mod hash;
 mod paginas;
 mod pagos;
@@ -188,7 +189,14 @@ impl RedisStore {
                             | ServerErrorKind::ReadOnly
                     )
             );
-        if de_conexion {
+        if let Some(i) = texto.find("la escritura llegó al primario") {
+            // Our own `WAIT` verdict (`comprobar_espera`) already says what happened.
+            Error::BackendCaido {
+                backend: "Redis",
+                direccion: self.url.redactada(),
+                detalle: texto[i..].to_owned(),
+            }
+        } else if de_conexion {
             Error::caido("Redis", self.url.redactada(), &texto)
         } else {
             Error::Interno(anyhow!("error de Redis: {texto}"))

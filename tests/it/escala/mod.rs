@@ -12,7 +12,7 @@ mod propio;
 use std::collections::BTreeSet;
 
 use eventflow::domain::{ClaveIdempotencia, Estado, EventoId, UsuarioId};
-use eventflow::store::{Fase, Paso, Reclamo, ReservaStore};
+use eventflow::store::{Fase, FiltroReservas, Paso, Reclamo, ReservaStore};
 use predicates::prelude::*;
 
 use crate::fixtures::{aforo, reclamada, tomada};
@@ -27,6 +27,7 @@ const RECORRIDOS: &[&str] = &[
     "fijar_contador",
     "liberar",
     "marcar",
+    "pagina_reservas",
     "recalcular_contador",
     "reclamar",
     "registrar_cobro",
@@ -110,6 +111,11 @@ async fn recorrer_un_evento(s: &dyn ReservaStore) {
     // The reads that span events and slots.
     assert!(s.eventos().await.unwrap().contains(&e));
     assert_eq!(s.de_evento(&e).await.unwrap().len(), 2);
+    let del_evento = FiltroReservas {
+        evento: Some(e.clone()),
+        ..FiltroReservas::default()
+    };
+    assert_eq!(s.pagina(&del_evento, 10, None).await.unwrap().len(), 2);
     assert!(
         s.vencidas()
             .await
