@@ -164,6 +164,7 @@ impl<T: Fila> Lista<T> {
         Some(T::columnas().iter().map(|c| c.campo).collect())
     }
 
+    /// Writes one page of the listing in the run's format.
     pub fn pagina(&mut self, filas: &[T]) -> Result<()> {
         if filas.is_empty() {
             return Ok(());
@@ -210,38 +211,45 @@ impl<T: Fila> Lista<T> {
                 }));
                 escribir(&csv_lineas(lineas)?)?;
             }
-            OutputFormat::Table | OutputFormat::Wide if self.o.terminal => {
-                let humanas: Vec<Vec<String>> = valores
-                    .iter()
-                    .map(|v| {
-                        cols.iter()
-                            .map(|c| tabla::humano_en(c, tabla::valor(v, c.campo)))
-                            .collect()
-                    })
-                    .collect();
-                let ancho = if self.formato == OutputFormat::Wide {
-                    None
-                } else {
-                    self.o.ancho
-                };
-                s = tabla::tabla_terminal(cols, &humanas, ancho, self.o.encabezado);
-            }
-            OutputFormat::Table | OutputFormat::Wide => {
-                if let Some(e) = self.encabezado() {
-                    s.push_str(&tabla::linea_tsv(e.into_iter().map(str::to_owned)));
-                }
-                for v in &valores {
-                    s.push_str(&tabla::linea_tsv(
-                        cols.iter()
-                            .map(|c| tabla::celda_tsv(tabla::valor(v, c.campo))),
-                    ));
-                }
-            }
+            OutputFormat::Table | OutputFormat::Wide => s = self.tabla(&valores),
         }
         if self.formato != OutputFormat::Json {
             self.filas += valores.len() as u64;
         }
         escribir(s.as_bytes())
+    }
+
+    /// One page for people: a table fitted to the terminal (whole with `-o wide`), or
+    /// tab-separated rows in a pipe, under a header on the first page.
+    fn tabla(&mut self, valores: &[Value]) -> String {
+        let cols = T::columnas();
+        if self.o.terminal {
+            let humanas: Vec<Vec<String>> = valores
+                .iter()
+                .map(|v| {
+                    cols.iter()
+                        .map(|c| tabla::humano_en(c, tabla::valor(v, c.campo)))
+                        .collect()
+                })
+                .collect();
+            let ancho = if self.formato == OutputFormat::Wide {
+                None
+            } else {
+                self.o.ancho
+            };
+            return tabla::tabla_terminal(cols, &humanas, ancho, self.o.encabezado);
+        }
+        let mut s = String::new();
+        if let Some(e) = self.encabezado() {
+            s.push_str(&tabla::linea_tsv(e.into_iter().map(str::to_owned)));
+        }
+        for v in valores {
+            s.push_str(&tabla::linea_tsv(
+                cols.iter()
+                    .map(|c| tabla::celda_tsv(tabla::valor(v, c.campo))),
+            ));
+        }
+        s
     }
 
     /// Ends the listing: closes the JSON array, or writes the header of an empty one.
