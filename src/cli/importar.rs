@@ -192,7 +192,27 @@ pub async fn run(entidad: Entidad, args: ArgsImportar, ctx: &Ctx) -> Result<()> 
     .await?;
     drop(rechazos);
 
-    mostrar_rechazos(&resumen, args.rechazos.as_deref());
+    avisos(&resumen, &args);
+    let informe = Informe {
+        entidad,
+        archivo: if es_stdin(&args.archivo) {
+            "-".to_owned()
+        } else {
+            args.archivo.display().to_string()
+        },
+        formato,
+        modo: opciones.modo,
+        dry_run: args.dry_run,
+        resumen: &resumen,
+    };
+    output::informe(ctx.formato, &informe, &filas(&informe))?;
+    rechazadas(&resumen, args.rechazos.as_deref())
+}
+
+/// The notices on stderr after an import: the first rejections, the read-only fields
+/// ignored, and that a dry run wrote nothing.
+fn avisos(resumen: &ImportSummary, args: &ArgsImportar) {
+    mostrar_rechazos(resumen, args.rechazos.as_deref());
     if !resumen.ignoradas.is_empty() {
         output::aviso(&format!(
             "se ignoraron los campos de solo lectura: {}",
@@ -202,61 +222,54 @@ pub async fn run(entidad: Entidad, args: ArgsImportar, ctx: &Ctx) -> Result<()> 
     if args.dry_run {
         output::aviso("simulación (--dry-run): no se escribió nada");
     }
-    let archivo = if es_stdin(&args.archivo) {
-        "-".to_owned()
-    } else {
-        args.archivo.display().to_string()
-    };
+}
+
+/// The table rows of the summary; `-o json` prints the same `Informe` whole.
+fn filas(i: &Informe<'_>) -> Vec<(String, String)> {
+    let r = i.resumen;
     let mut filas = vec![
-        ("entidad".to_owned(), entidad.as_str().to_owned()),
-        ("archivo".to_owned(), archivo.clone()),
-        ("formato".to_owned(), formato.as_str().to_owned()),
+        ("entidad".to_owned(), i.entidad.as_str().to_owned()),
+        ("archivo".to_owned(), i.archivo.clone()),
+        ("formato".to_owned(), i.formato.as_str().to_owned()),
         (
             "modo".to_owned(),
-            match opciones.modo {
+            match i.modo {
                 ModoImport::Insertar => "insertar",
                 ModoImport::Upsert => "upsert",
             }
             .to_owned(),
         ),
-        ("leídas".to_owned(), resumen.leidas.to_string()),
+        ("leídas".to_owned(), r.leidas.to_string()),
     ];
-    if args.dry_run {
-        filas.push(("válidas".to_owned(), resumen.validas.to_string()));
+    if i.dry_run {
+        filas.push(("válidas".to_owned(), r.validas.to_string()));
     } else {
-        filas.push(("insertadas".to_owned(), resumen.insertadas.to_string()));
-        filas.push(("actualizadas".to_owned(), resumen.actualizadas.to_string()));
+        filas.push(("insertadas".to_owned(), r.insertadas.to_string()));
+        filas.push(("actualizadas".to_owned(), r.actualizadas.to_string()));
     }
-    filas.push(("rechazadas".to_owned(), resumen.rechazadas.to_string()));
-    filas.push(("tiempo".to_owned(), format!("{:.2} s", resumen.segundos)));
-    filas.push((
-        "filas/s".to_owned(),
-        format!("{:.0}", resumen.filas_por_segundo),
-    ));
-    let informe = Informe {
-        entidad,
-        archivo,
-        formato,
-        modo: opciones.modo,
-        dry_run: args.dry_run,
-        resumen: &resumen,
-    };
-    output::informe(ctx.formato, &informe, &filas)?;
+    filas.push(("rechazadas".to_owned(), r.rechazadas.to_string()));
+    filas.push(("tiempo".to_owned(), format!("{:.2} s", r.segundos)));
+    filas.push(("filas/s".to_owned(), format!("{:.0}", r.filas_por_segundo)));
+    filas
+}
 
-    if resumen.rechazadas > 0 {
-        let donde = match &args.rechazos {
-            Some(r) => format!(
-                "corrija las filas de {} y vuelva a importarlas",
-                r.display()
-            ),
-            None => "--rechazos RUTA las guarda todas, listas para corregir y reimportar".into(),
-        };
-        return Err(Error::FilasRechazadas(format!(
-            "se rechazaron {} de {} filas: {donde}",
-            resumen.rechazadas, resumen.leidas
-        )));
+/// `FilasRechazadas` (exit 8) when any row was refused, saying where they all are or
+/// how to keep them; `ruta` is `--rechazos`.
+fn rechazadas(resumen: &ImportSummary, ruta: Option<&Path>) -> Result<()> {
+    if resumen.rechazadas == 0 {
+        return Ok(());
     }
-    Ok(())
+    let donde = match ruta {
+        Some(r) => format!(
+            "corrija las filas de {} y vuelva a importarlas",
+            r.display()
+        ),
+        None => "--rechazos RUTA las guarda todas, listas para corregir y reimportar".into(),
+    };
+    Err(Error::FilasRechazadas(format!(
+        "se rechazaron {} de {} filas: {donde}",
+        resumen.rechazadas, resumen.leidas
+    )))
 }
 
 fn mostrar_rechazos(resumen: &ImportSummary, ruta: Option<&Path>) {

@@ -14,8 +14,8 @@ use crate::cli::{Ctx, output};
 use crate::domain::{Aforo, Precio};
 use crate::error::{Error, Result};
 use crate::simulacion::{
-    Etapa, Informe, Probabilidad, RangoEntradas, Resultado, SimulationOptions, SimulationProgress,
-    simular,
+    Etapa, Informe, Limpieza, Probabilidad, RangoEntradas, Resultado, SimulationOptions,
+    SimulationProgress, simular,
 };
 
 pub const EJEMPLOS: &str = "\
@@ -136,22 +136,7 @@ fn filas(i: &Informe) -> Vec<(String, String)> {
                 .map_or_else(|| "-".to_owned(), |c| c.to_string()),
         ),
         ("duración de las compras", format!("{:.2} s", i.segundos)),
-        (
-            "etapas (s)",
-            format!(
-                "comprobación {:.1} · alta {:.1} · lectura de ids {:.1} · compras {:.1} · verificación {:.1}{}",
-                i.tiempos.comprobacion,
-                i.tiempos.alta,
-                i.tiempos.lectura_ids,
-                i.tiempos.compras,
-                i.tiempos.verificacion,
-                if i.limpieza.is_some() {
-                    format!(" · limpieza {:.1}", i.tiempos.limpieza)
-                } else {
-                    String::new()
-                }
-            ),
-        ),
+        ("etapas (s)", etapas(i)),
         ("compras/s", format!("{:.1}", i.compras_por_segundo)),
         (
             "latencia p50 / p95 / p99 / máx",
@@ -178,26 +163,45 @@ fn filas(i: &Informe) -> Vec<(String, String)> {
         ),
     ];
     if let Some(l) = &i.limpieza {
-        f.push((
-            "limpieza",
-            format!(
-                "{} compras canceladas, evento {}, {} compradores eliminados{}",
-                l.compras_canceladas,
-                if l.evento_eliminado {
-                    "eliminado"
-                } else {
-                    "sin eliminar"
-                },
-                l.compradores_eliminados,
-                if l.errores.is_empty() {
-                    String::new()
-                } else {
-                    format!("; errores: {}", l.errores.join("; "))
-                }
-            ),
-        ));
+        f.push(("limpieza", limpieza(l)));
     }
     f.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// The wall time of each stage, in seconds, on one line.
+fn etapas(i: &Informe) -> String {
+    format!(
+        "comprobación {:.1} · alta {:.1} · lectura de ids {:.1} · compras {:.1} · verificación {:.1}{}",
+        i.tiempos.comprobacion,
+        i.tiempos.alta,
+        i.tiempos.lectura_ids,
+        i.tiempos.compras,
+        i.tiempos.verificacion,
+        if i.limpieza.is_some() {
+            format!(" · limpieza {:.1}", i.tiempos.limpieza)
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// What `--limpiar` removed, and what it failed to, on one line.
+fn limpieza(l: &Limpieza) -> String {
+    format!(
+        "{} compras canceladas, evento {}, {} compradores eliminados{}",
+        l.compras_canceladas,
+        if l.evento_eliminado {
+            "eliminado"
+        } else {
+            "sin eliminar"
+        },
+        l.compradores_eliminados,
+        if l.errores.is_empty() {
+            String::new()
+        } else {
+            format!("; errores: {}", l.errores.join("; "))
+        }
+    )
 }
 
 fn otros_errores(i: &Informe) -> String {

@@ -129,8 +129,8 @@ Ejemplos:
     Importar(crate::cli::importar::ArgsImportar),
 }
 
+/// Runs one `usuarios` action.
 pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
-    let f = ctx.formato;
     match accion {
         Accion::Crear {
             nombre,
@@ -140,43 +140,16 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
             nro_documento,
         } => {
             let documento = Documento::from_partes(tipo_documento, nro_documento)?;
-            let u = ctx
-                .almacen()
-                .await?
-                .usuarios
-                .crear(NuevoUsuario {
-                    nombre,
-                    apellido,
-                    email,
-                    documento,
-                })
-                .await?;
-            output::uno(f, &u)
-        }
-        Accion::Ver { id, email } => {
-            let alm = ctx.almacen().await?;
-            let u = match (id, email) {
-                (Some(id), _) => alm.usuarios_ap.ver(&id).await?,
-                (None, Some(email)) => alm
-                    .usuarios_ap
-                    .por_email(&email)
-                    .await?
-                    .ok_or_else(|| Error::no_encontrado("usuario con el email", &email))?,
-                (None, None) => unreachable!("clap pide el id o --email"),
+            let nuevo = NuevoUsuario {
+                nombre,
+                apellido,
+                email,
+                documento,
             };
-            output::uno(f, &u)
+            crear(nuevo, ctx).await
         }
-        Accion::Listar(args) => {
-            let alm = ctx.almacen().await?;
-            pagina::listar(
-                f,
-                args,
-                "usuarios",
-                |despues, n| async move { alm.usuarios_ap.listar(n, despues.as_ref()).await },
-                |u: &Usuario| u.id.clone(),
-            )
-            .await
-        }
+        Accion::Ver { id, email } => ver(id, email, ctx).await,
+        Accion::Listar(args) => listar(args, ctx).await,
         Accion::Actualizar {
             id,
             nombre,
@@ -191,45 +164,89 @@ pub async fn run(accion: Accion, ctx: &Ctx) -> Result<()> {
                 email,
                 documento: Documento::from_partes(tipo_documento, nro_documento)?,
             };
-            if cambios.es_vacio() {
-                return Err(Error::Invalido(
-                    "no hay nada que actualizar: indique al menos un campo (por ejemplo --email)"
-                        .into(),
-                ));
-            }
-            let u = ctx
-                .almacen()
-                .await?
-                .usuarios
-                .actualizar(&id, cambios)
-                .await?;
-            output::uno(f, &u)
+            actualizar(&id, cambios, ctx).await
         }
-        Accion::Eliminar { id } => {
-            crate::casos::usuarios::eliminar(ctx.almacen().await?, &id).await?;
-            output::aviso(&format!("usuario {id} eliminado"));
-            output::eliminado(f, id.as_str())
-        }
-        Accion::Historial { id, pagina: args } => {
-            // The history is part of the user's document: it is read whole and paged here.
-            let u = ctx.almacen().await?.usuarios_ap.ver(&id).await?;
-            let compras = &u.historial_compras;
-            pagina::listar(
-                f,
-                args,
-                "compras",
-                |despues, n| {
-                    let p = pagina::en_memoria(compras, despues.as_ref(), n, |c: &Compra| {
-                        c.reserva_id.clone()
-                    });
-                    async move { Ok(p) }
-                },
-                |c: &Compra| c.reserva_id.clone(),
-            )
-            .await
-        }
+        Accion::Eliminar { id } => eliminar(&id, ctx).await,
+        Accion::Historial { id, pagina: args } => historial(&id, args, ctx).await,
         Accion::Importar(args) => {
             crate::cli::importar::run(crate::import::Entidad::Usuarios, args, ctx).await
         }
     }
+}
+
+/// `usuarios crear`: prints the user created.
+async fn crear(nuevo: NuevoUsuario, ctx: &Ctx) -> Result<()> {
+    let u = ctx.almacen().await?.usuarios.crear(nuevo).await?;
+    output::uno(ctx.formato, &u)
+}
+
+/// `usuarios ver`: by id, or by email (clap asks for one of them).
+async fn ver(id: Option<UsuarioId>, email: Option<Email>, ctx: &Ctx) -> Result<()> {
+    let alm = ctx.almacen().await?;
+    let u = match (id, email) {
+        (Some(id), _) => alm.usuarios_ap.ver(&id).await?,
+        (None, Some(email)) => alm
+            .usuarios_ap
+            .por_email(&email)
+            .await?
+            .ok_or_else(|| Error::no_encontrado("usuario con el email", &email))?,
+        (None, None) => unreachable!("clap pide el id o --email"),
+    };
+    output::uno(ctx.formato, &u)
+}
+
+/// `usuarios listar`: page by page, in order of creation.
+async fn listar(args: ArgsPagina<UsuarioId>, ctx: &Ctx) -> Result<()> {
+    let alm = ctx.almacen().await?;
+    pagina::listar(
+        ctx.formato,
+        args,
+        "usuarios",
+        |despues, n| async move { alm.usuarios_ap.listar(n, despues.as_ref()).await },
+        |u: &Usuario| u.id.clone(),
+    )
+    .await
+}
+
+/// `usuarios actualizar`: refuses (`Invalido`) a change of nothing, before connecting.
+async fn actualizar(id: &UsuarioId, cambios: CambiosUsuario, ctx: &Ctx) -> Result<()> {
+    if cambios.es_vacio() {
+        return Err(Error::Invalido(
+            "no hay nada que actualizar: indique al menos un campo (por ejemplo --email)".into(),
+        ));
+    }
+    let u = ctx
+        .almacen()
+        .await?
+        .usuarios
+        .actualizar(id, cambios)
+        .await?;
+    output::uno(ctx.formato, &u)
+}
+
+/// `usuarios eliminar`: a notice on stderr, the id for scripts.
+async fn eliminar(id: &UsuarioId, ctx: &Ctx) -> Result<()> {
+    crate::casos::usuarios::eliminar(ctx.almacen().await?, id).await?;
+    output::aviso(&format!("usuario {id} eliminado"));
+    output::eliminado(ctx.formato, id.as_str())
+}
+
+/// `usuarios historial`: the user's purchases, page by page.
+async fn historial(id: &UsuarioId, args: ArgsPagina<ReservaId>, ctx: &Ctx) -> Result<()> {
+    // The history is part of the user's document: it is read whole and paged here.
+    let u = ctx.almacen().await?.usuarios_ap.ver(id).await?;
+    let compras = &u.historial_compras;
+    pagina::listar(
+        ctx.formato,
+        args,
+        "compras",
+        |despues, n| {
+            let p = pagina::en_memoria(compras, despues.as_ref(), n, |c: &Compra| {
+                c.reserva_id.clone()
+            });
+            async move { Ok(p) }
+        },
+        |c: &Compra| c.reserva_id.clone(),
+    )
+    .await
 }

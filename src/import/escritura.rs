@@ -9,6 +9,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 use self::campos::Tipo;
+use self::lector::FinLectura;
 use crate::error::{Error, Result};
 use crate::store::{Almacen, ResultadoLote};
 
@@ -32,6 +33,15 @@ impl Avance<'_> {
         Ok(())
     }
 
+    /// Records `rechazos`, in file order.
+    fn rechazar_todos(&mut self, mut rechazos: Vec<RejectedRow>) -> Result<()> {
+        rechazos.sort_by_key(|r| r.linea);
+        for r in rechazos {
+            self.rechazar(r)?;
+        }
+        Ok(())
+    }
+
     fn guardadas(&self) -> u64 {
         self.resumen.insertadas + self.resumen.actualizadas
     }
@@ -41,6 +51,10 @@ pub(super) fn error_rechazos(e: io::Error) -> Error {
     Error::Interno(anyhow::Error::new(e).context("escribir el archivo de rechazos"))
 }
 
+/// Imports `origen` with row type `T`: a reader thread parses and batches it (see
+/// `producir`) while this task writes each batch through `alm` (none with `dry_run`),
+/// reports progress and keeps the summary. A failed write stops the import with an error
+/// that says what was stored (`detenida`).
 pub(super) async fn importar_de<T: Tipo, R: Read + Send + 'static>(
     alm: Option<&Almacen>,
     origen: R,
@@ -58,20 +72,7 @@ pub(super) async fn importar_de<T: Tipo, R: Read + Send + 'static>(
         }
     };
     let inicio = Instant::now();
-    let (tx, mut rx) = mpsc::channel::<Mensaje<T::Nuevo>>(PROFUNDIDAD_CANAL);
-    let (fin_tx, fin_rx) = oneshot::channel();
-    let leidos = Arc::new(AtomicU64::new(0));
-    let opts = *opciones;
-    // A plain thread, not `spawn_blocking`: a runtime waits for its blocking tasks when
-    // it shuts down, and a reader stuck on a silent stdin would keep the process alive
-    // after a failed import.
-    std::thread::Builder::new()
-        .name("importar-lector".into())
-        .spawn(move || {
-            let _ = fin_tx.send(producir::<T>(origen, opts, tx, leidos));
-        })
-        .map_err(|e| Error::Interno(anyhow::Error::new(e).context("arrancar el lector")))?;
-
+    let (mut rx, fin_rx) = leer_en_hilo::<T, R>(origen, *opciones)?;
     let mut av = Avance {
         resumen: ImportSummary::default(),
         hasta: 0,
@@ -80,46 +81,9 @@ pub(super) async fn importar_de<T: Tipo, R: Read + Send + 'static>(
     while let Some(m) = rx.recv().await {
         av.resumen.leidas += m.leidas;
         av.resumen.validas += m.filas.len() as u64;
-        let mut rechazos = m.rechazos;
-        if let (Some(alm), false) = (alm, m.filas.is_empty()) {
-            let nuevos: Vec<T::Nuevo> = m.filas.iter().map(|f| f.nuevo.clone()).collect();
-            match T::escribir(alm, &nuevos, opciones.modo).await {
-                Ok(r) => {
-                    let ResultadoLote {
-                        insertados,
-                        actualizados,
-                        rechazados,
-                        ..
-                    } = r;
-                    av.resumen.insertadas += insertados;
-                    av.resumen.actualizadas += actualizados;
-                    av.hasta = m.filas.last().map_or(av.hasta, |f| f.linea);
-                    rechazos.extend(rechazados.into_iter().filter_map(|(i, motivo)| {
-                        let f = m.filas.get(i)?;
-                        Some(RejectedRow {
-                            linea: f.linea,
-                            campo: T::campo_de_rechazo(&motivo).map(str::to_owned),
-                            registro: T::registro(&f.nuevo),
-                            motivo,
-                        })
-                    }));
-                }
-                Err(e) => {
-                    rechazos.sort_by_key(|r| r.linea);
-                    for r in rechazos {
-                        av.rechazar(r)?;
-                    }
-                    let _ = av.rechazos.terminar();
-                    progreso.fin();
-                    return Err(detenida(e, &av, opciones));
-                }
-            }
-        }
-        rechazos.sort_by_key(|r| r.linea);
-        for r in rechazos {
-            av.rechazar(r)?;
-        }
-        progreso.avance(av.resumen.leidas, m.bytes);
+        let bytes = m.bytes;
+        escribir_lote::<T>(alm, m, &mut av, opciones, progreso).await?;
+        progreso.avance(av.resumen.leidas, bytes);
     }
     progreso.fin();
     av.rechazos.terminar().map_err(error_rechazos)?;
@@ -142,6 +106,78 @@ pub(super) async fn importar_de<T: Tipo, R: Read + Send + 'static>(
         0.0
     };
     Ok(resumen)
+}
+
+/// The writer's ends of a running reader: its batches, then its end (or the error
+/// that stopped it).
+type Lector<N> = (
+    mpsc::Receiver<Mensaje<N>>,
+    oneshot::Receiver<Result<FinLectura>>,
+);
+
+/// Starts the reader side on its own thread.
+fn leer_en_hilo<T: Tipo, R: Read + Send + 'static>(
+    origen: R,
+    opciones: ImportOptions,
+) -> Result<Lector<T::Nuevo>> {
+    let (tx, rx) = mpsc::channel::<Mensaje<T::Nuevo>>(PROFUNDIDAD_CANAL);
+    let (fin_tx, fin_rx) = oneshot::channel();
+    let leidos = Arc::new(AtomicU64::new(0));
+    // A plain thread, not `spawn_blocking`: a runtime waits for its blocking tasks when
+    // it shuts down, and a reader stuck on a silent stdin would keep the process alive
+    // after a failed import.
+    std::thread::Builder::new()
+        .name("importar-lector".into())
+        .spawn(move || {
+            let _ = fin_tx.send(producir::<T>(origen, opciones, tx, leidos));
+        })
+        .map_err(|e| Error::Interno(anyhow::Error::new(e).context("arrancar el lector")))?;
+    Ok((rx, fin_rx))
+}
+
+/// Writes one batch from the reader through `alm` (not on a dry run) and records the
+/// rows refused by the reader or the store, in file order. A failed write records the
+/// reader's refusals, ends the progress and stops the import (`detenida`).
+async fn escribir_lote<T: Tipo>(
+    alm: Option<&Almacen>,
+    m: Mensaje<T::Nuevo>,
+    av: &mut Avance<'_>,
+    opciones: &ImportOptions,
+    progreso: &dyn ImportProgress,
+) -> Result<()> {
+    let mut rechazos = m.rechazos;
+    if let (Some(alm), false) = (alm, m.filas.is_empty()) {
+        let nuevos: Vec<T::Nuevo> = m.filas.iter().map(|f| f.nuevo.clone()).collect();
+        match T::escribir(alm, &nuevos, opciones.modo).await {
+            Ok(r) => {
+                let ResultadoLote {
+                    insertados,
+                    actualizados,
+                    rechazados,
+                    ..
+                } = r;
+                av.resumen.insertadas += insertados;
+                av.resumen.actualizadas += actualizados;
+                av.hasta = m.filas.last().map_or(av.hasta, |f| f.linea);
+                rechazos.extend(rechazados.into_iter().filter_map(|(i, motivo)| {
+                    let f = m.filas.get(i)?;
+                    Some(RejectedRow {
+                        linea: f.linea,
+                        campo: T::campo_de_rechazo(&motivo).map(str::to_owned),
+                        registro: T::registro(&f.nuevo),
+                        motivo,
+                    })
+                }));
+            }
+            Err(e) => {
+                av.rechazar_todos(rechazos)?;
+                let _ = av.rechazos.terminar();
+                progreso.fin();
+                return Err(detenida(e, av, opciones));
+            }
+        }
+    }
+    av.rechazar_todos(rechazos)
 }
 
 /// The error of an import that stopped half-way, saying what was stored and how to

@@ -95,6 +95,67 @@ impl Duplicados {
     }
 }
 
+/// Where one row read goes.
+enum Destino<N> {
+    /// Refused, with the reason.
+    Rechazada(RejectedRow),
+    /// Into the current batch.
+    Lote(N),
+    /// Into a new batch: its key is already in the current one (upsert mode).
+    LoteNuevo(N),
+}
+
+/// Builds, validates and de-duplicates the row at `linea`; `formato` names positions
+/// in the messages. A row that goes into a batch has its keys recorded in `dups`, except
+/// a `LoteNuevo` one, recorded once its new batch begins.
+fn destino<T: Tipo>(
+    linea: u64,
+    leido: Leido<'_>,
+    dups: &mut Duplicados,
+    formato: FileFormat,
+) -> Destino<T::Nuevo> {
+    let r = match leido {
+        Leido::Malo {
+            campo,
+            motivo,
+            registro,
+        } => {
+            return Destino::Rechazada(RejectedRow {
+                linea,
+                campo,
+                motivo,
+                registro,
+            });
+        }
+        Leido::Registro(r) => r,
+    };
+    let nuevo = match T::construir(r) {
+        Ok(nuevo) => nuevo,
+        Err(p) => {
+            return Destino::Rechazada(RejectedRow {
+                linea,
+                campo: p.campo,
+                motivo: p.motivo,
+                registro: r.a_json(),
+            });
+        }
+    };
+    match dups.ver(linea, &T::claves(&nuevo)) {
+        Visto::Repetido(campo, previa) => Destino::Rechazada(RejectedRow {
+            linea,
+            campo: Some(campo.to_owned()),
+            motivo: format!(
+                "{} está repetido en el archivo: ya aparece en {} {previa}",
+                T::valor_clave(&nuevo, campo),
+                formato.posicion()
+            ),
+            registro: r.a_json(),
+        }),
+        Visto::EnLote => Destino::LoteNuevo(nuevo),
+        Visto::Nuevo => Destino::Lote(nuevo),
+    }
+}
+
 /// The reader side, on its own thread: parse, validate, de-duplicate, batch, send.
 /// Returns when the source ends or the writer has gone away.
 pub(super) fn producir<T: Tipo>(
@@ -119,50 +180,21 @@ pub(super) fn producir<T: Tipo>(
         Contador::new(origen, leidos.clone()),
         &T::ESQUEMA,
         &mut |linea, leido| {
-            let rechazo = match leido {
-                Leido::Malo {
-                    campo,
-                    motivo,
-                    registro,
-                } => Some(RejectedRow {
-                    linea,
-                    campo,
-                    motivo,
-                    registro,
-                }),
-                Leido::Registro(r) => match T::construir(r) {
-                    Err(p) => Some(RejectedRow {
-                        linea,
-                        campo: p.campo,
-                        motivo: p.motivo,
-                        registro: r.a_json(),
-                    }),
-                    Ok(nuevo) => match dups.ver(linea, &T::claves(&nuevo)) {
-                        Visto::Repetido(campo, previa) => Some(RejectedRow {
-                            linea,
-                            campo: Some(campo.to_owned()),
-                            motivo: format!(
-                                "{} está repetido en el archivo: ya aparece en {} {previa}",
-                                T::valor_clave(&nuevo, campo),
-                                opciones.formato.posicion()
-                            ),
-                            registro: r.a_json(),
-                        }),
-                        Visto::EnLote => {
-                            if enviar(&mut actual).is_break() {
-                                return ControlFlow::Break(());
-                            }
-                            dups.lote_enviado();
-                            dups.ver(linea, &T::claves(&nuevo));
-                            actual.filas.push(Fila { linea, nuevo });
-                            None
-                        }
-                        Visto::Nuevo => {
-                            actual.filas.push(Fila { linea, nuevo });
-                            None
-                        }
-                    },
-                },
+            let rechazo = match destino::<T>(linea, leido, &mut dups, opciones.formato) {
+                Destino::Rechazada(r) => Some(r),
+                Destino::LoteNuevo(nuevo) => {
+                    if enviar(&mut actual).is_break() {
+                        return ControlFlow::Break(());
+                    }
+                    dups.lote_enviado();
+                    dups.ver(linea, &T::claves(&nuevo));
+                    actual.filas.push(Fila { linea, nuevo });
+                    None
+                }
+                Destino::Lote(nuevo) => {
+                    actual.filas.push(Fila { linea, nuevo });
+                    None
+                }
             };
             actual.leidas += 1;
             actual.rechazos.extend(rechazo);

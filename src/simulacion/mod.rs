@@ -20,7 +20,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::compra::{InformeEvento, PasarelaSimulada, Reservador};
-use crate::domain::{Aforo, Estado, Evento, Fecha, NuevoEvento, Texto, Usuario};
+use mongodb::bson::oid::ObjectId;
+
+use crate::domain::{Aforo, Estado, Evento, EventoId, Fecha, NuevoEvento, Texto, Usuario};
 use crate::error::{Error, Result};
 use crate::store::Almacen;
 
@@ -63,28 +65,80 @@ pub async fn simular(
     op: &SimulationOptions,
     progreso: &dyn SimulationProgress,
 ) -> Result<Informe> {
+    validar(op)?;
+    let semilla = op.semilla.unwrap_or_else(rand::random);
+    // Built first: bad settings fail before anything is written.
+    let r = reservador(alm, op, semilla)?;
+
+    let mut tiempos = Tiempos::default();
+    let escenario = preparar(alm, op, progreso, &mut tiempos).await?;
+    let evento = &escenario.evento.id;
+
+    progreso.etapa(Etapa::Compras, u64::from(op.compradores));
+    let carrera = correr(&r, evento, &escenario.compradores, op, semilla, progreso).await?;
+
+    progreso.etapa(Etapa::Verificacion, 0);
+    let t = Instant::now();
+    let revision = revisar(&r, evento, op.aforo, &carrera).await?;
+    tiempos.verificacion = segundos(t);
+
+    let t = Instant::now();
+    let limpieza = if op.limpiar {
+        let compradores = &escenario.compradores;
+        Some(limpiar(&r, evento, compradores, op.concurrencia, progreso).await)
+    } else {
+        None
+    };
+    tiempos.limpieza = segundos(t);
+    Ok(componer_informe(
+        op, semilla, escenario, carrera, revision, tiempos, limpieza,
+    ))
+}
+
+/// Refuses (`Invalido`) a run without buyers or without concurrency.
+fn validar(op: &SimulationOptions) -> Result<()> {
     if op.compradores == 0 || op.concurrencia == 0 {
         return Err(Error::Invalido(format!(
             "compradores ({}) y concurrencia ({}) deben ser al menos 1",
             op.compradores, op.concurrencia
         )));
     }
-    let semilla = op.semilla.unwrap_or_else(rand::random);
-    // Built first: bad settings fail before anything is written.
+    Ok(())
+}
+
+/// The saga the buyers race through, over a payment gateway simulated with the run's
+/// decline rate, latency and `semilla`.
+fn reservador(alm: &Almacen, op: &SimulationOptions, semilla: u64) -> Result<Arc<Reservador>> {
     let pasarela = PasarelaSimulada::new(
         alm.reservas.clone(),
         op.rechazo_pago.get(),
         op.latencia_pago,
         Some(semilla),
     )?;
-    let r = Arc::new(Reservador::new(
+    Ok(Arc::new(Reservador::new(
         alm.clone(),
         Arc::new(pasarela),
         op.ttl,
         op.fallos,
-    ));
+    )))
+}
 
-    let mut tiempos = Tiempos::default();
+/// What a run creates before the race: its marks, its event and its buyers.
+struct Escenario {
+    corrida: Corrida,
+    evento: Evento,
+    /// The buyers' ids, in buyer order.
+    compradores: Vec<ObjectId>,
+}
+
+/// The stages before the race: checks the stores hold no real data (unless allowed),
+/// creates the event and the buyers, and reads their ids back, timing each in `tiempos`.
+async fn preparar(
+    alm: &Almacen,
+    op: &SimulationOptions,
+    progreso: &dyn SimulationProgress,
+    tiempos: &mut Tiempos,
+) -> Result<Escenario> {
     progreso.etapa(Etapa::Comprobacion, 0);
     let t = Instant::now();
     if !op.permitir_datos_existentes {
@@ -111,38 +165,67 @@ pub async fn simular(
     let t = Instant::now();
     let compradores = ids_compradores(alm, &corrida, op.compradores).await?;
     tiempos.lectura_ids = segundos(t);
+    Ok(Escenario {
+        corrida,
+        evento,
+        compradores,
+    })
+}
 
-    progreso.etapa(Etapa::Compras, u64::from(op.compradores));
-    let carrera = correr(&r, &evento.id, &compradores, op, semilla, progreso).await?;
+/// What the stores hold after the race, and which invariants it broke.
+struct Revision {
+    verificacion: InformeEvento,
+    /// Records by state (every state, zero included).
+    reservas: BTreeMap<&'static str, u64>,
+    fallos: Vec<String>,
+}
 
-    progreso.etapa(Etapa::Verificacion, 0);
-    let t = Instant::now();
-    let verificacion = crate::compra::verificar(&r, Some(&evento.id), false)
+/// Runs `verificar` on the event, counts its records by state and checks the
+/// invariants against what the buyers saw.
+async fn revisar(
+    r: &Reservador,
+    evento: &EventoId,
+    aforo: Aforo,
+    carrera: &Carrera,
+) -> Result<Revision> {
+    let verificacion = crate::compra::verificar(r, Some(evento), false)
         .await?
         .pop()
-        .ok_or_else(|| Error::no_encontrado("evento", &evento.id))?;
+        .ok_or_else(|| Error::no_encontrado("evento", evento))?;
     let mut reservas: BTreeMap<&'static str, u64> =
         Estado::TODOS.iter().map(|e| (e.as_str(), 0)).collect();
-    for reg in alm.reservas.de_evento(&evento.id).await? {
+    for reg in r.almacen.reservas.de_evento(evento).await? {
         *reservas.entry(reg.reserva.estado.as_str()).or_default() += 1;
     }
-    let fallos = invariantes(op.aforo, &carrera, &reservas, &verificacion);
-    tiempos.verificacion = segundos(t);
+    let fallos = invariantes(aforo, carrera, &reservas, &verificacion);
+    Ok(Revision {
+        verificacion,
+        reservas,
+        fallos,
+    })
+}
 
-    let t = Instant::now();
-    let limpieza = if op.limpiar {
-        Some(limpiar(&r, &evento.id, &compradores, op.concurrencia, progreso).await)
-    } else {
-        None
-    };
-    tiempos.limpieza = segundos(t);
-
+/// The report of a finished run; fills in `tiempos.compras` from the race.
+fn componer_informe(
+    op: &SimulationOptions,
+    semilla: u64,
+    escenario: Escenario,
+    carrera: Carrera,
+    revision: Revision,
+    mut tiempos: Tiempos,
+    limpieza: Option<Limpieza>,
+) -> Informe {
+    let Revision {
+        verificacion,
+        reservas,
+        fallos,
+    } = revision;
     let carrera_s = carrera.duracion.as_secs_f64();
     tiempos.compras = (carrera_s * 1000.0).round() / 1000.0;
-    Ok(Informe {
-        corrida: corrida.id,
-        evento_id: evento.id,
-        evento: evento.nombre.to_string(),
+    Informe {
+        corrida: escenario.corrida.id,
+        evento_id: escenario.evento.id,
+        evento: escenario.evento.nombre.to_string(),
         aforo: op.aforo.get(),
         compradores: op.compradores,
         concurrencia: op.concurrencia,
@@ -175,7 +258,7 @@ pub async fn simular(
         invariantes_ok: fallos.is_empty(),
         fallos,
         limpieza,
-    })
+    }
 }
 
 /// The invariants a flash sale must keep, whatever the interleaving.

@@ -9,7 +9,7 @@ use mongodb::options::ReturnDocument;
 
 use super::MongoStore;
 use super::documentos::{EventoDoc, evento_desde, pagina_cruda};
-use super::lote::{BusquedaClaves, Fallo, FilaUpsert, Sentencia};
+use super::lote::{BusquedaClaves, Fallo, FilaUpsert, Salida, Sentencia};
 use crate::config::redactar_texto;
 use crate::domain::{
     Aforo, CambiosEvento, Entradas, Evento, EventoId, Fecha, NuevoEvento, Precio, ReservaId, Texto,
@@ -268,79 +268,8 @@ impl EventoStore for MongoStore {
 
     async fn importar(&self, lote: Vec<NuevoEvento>, modo: ModoImport) -> Result<ResultadoLote> {
         let (salida, insertados_ids) = match modo {
-            ModoImport::Insertar => {
-                // Ids chosen here, so the caller learns them without reading back.
-                let docs: Vec<EventoDoc> = lote
-                    .iter()
-                    .map(|e| EventoDoc::nuevo(ObjectId::new(), e))
-                    .collect();
-                let salida = self.insertar_lote("eventos", &docs).await?;
-                let rechazados: std::collections::HashSet<usize> =
-                    salida.fallos.iter().map(|f| f.indice).collect();
-                let ids = docs
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| !rechazados.contains(i))
-                    .map(|(i, d)| (i, d.id.to_hex()))
-                    .collect();
-                (salida, ids)
-            }
-            ModoImport::Upsert => {
-                let filas = lote
-                    .iter()
-                    .map(|e| {
-                        let id = ObjectId::new();
-                        let aforo = i64::from(e.aforo.get());
-                        FilaUpsert {
-                            id,
-                            clave: clave_evento(e.nombre.as_str(), &e.fecha.to_string()),
-                            nuevo: EventoDoc::nuevo(id, e),
-                            sentencia: Sentencia {
-                                filtro: doc! { "nombre": e.nombre.as_str(), "fecha": e.fecha.to_string() },
-                                // Capacity and sales stay out of `set`: an existing event's
-                                // capacity moves only through `actualizar`, which keeps the
-                                // seat counter in step.
-                                set: doc! {
-                                    "nombre": e.nombre.as_str(),
-                                    "lugar": e.lugar.as_str(),
-                                    "precio": e.precio.get(),
-                                },
-                                set_on_insert: doc! {
-                                    "fecha": e.fecha.to_string(),
-                                    "aforo_total": aforo,
-                                    "entradas_disponibles": aforo,
-                                    "reservas_activas": [],
-                                },
-                            },
-                        }
-                    })
-                    .collect();
-                let busqueda = BusquedaClaves {
-                    filtro: &|filas: &[FilaUpsert<EventoDoc>]| {
-                        let nombres: Vec<&str> =
-                            filas.iter().map(|f| f.nuevo.nombre.as_str()).collect();
-                        let fechas: Vec<&str> =
-                            filas.iter().map(|f| f.nuevo.fecha.as_str()).collect();
-                        doc! { "nombre": { "$in": nombres }, "fecha": { "$in": fechas } }
-                    },
-                    proyeccion: doc! { "_id": 1, "nombre": 1, "fecha": 1 },
-                    clave: &|d: &Document| {
-                        Some(clave_evento(
-                            d.get_str("nombre").ok()?,
-                            d.get_str("fecha").ok()?,
-                        ))
-                    },
-                    // No unique index on events: any refusal is final.
-                    reintentar: &|_: &Fallo| false,
-                };
-                let salida = self.upsert_lote("eventos", filas, busqueda).await?;
-                let ids = salida
-                    .upsertados
-                    .iter()
-                    .map(|(i, id)| (*i, id.to_hex()))
-                    .collect();
-                (salida, ids)
-            }
+            ModoImport::Insertar => self.insertar_eventos(&lote).await?,
+            ModoImport::Upsert => self.upsert_eventos(&lote).await?,
         };
         Ok(ResultadoLote {
             insertados: salida.insertados,
@@ -359,5 +288,84 @@ impl EventoStore for MongoStore {
             pagina_cruda(self, &self.eventos, desde, n, evento_desde)
         })
         .await
+    }
+}
+
+/// What an import batch wrote, with the ids of the events it inserted by batch index.
+type Importados = (Salida, Vec<(usize, String)>);
+
+impl MongoStore {
+    /// Inserts the batch; a row that fails does not stop the others.
+    async fn insertar_eventos(&self, lote: &[NuevoEvento]) -> Result<Importados> {
+        // Ids chosen here, so the caller learns them without reading back.
+        let docs: Vec<EventoDoc> = lote
+            .iter()
+            .map(|e| EventoDoc::nuevo(ObjectId::new(), e))
+            .collect();
+        let salida = self.insertar_lote("eventos", &docs).await?;
+        let rechazados: std::collections::HashSet<usize> =
+            salida.fallos.iter().map(|f| f.indice).collect();
+        let ids = docs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !rechazados.contains(i))
+            .map(|(i, d)| (i, d.id.to_hex()))
+            .collect();
+        Ok((salida, ids))
+    }
+
+    /// Upserts the batch by name and date.
+    async fn upsert_eventos(&self, lote: &[NuevoEvento]) -> Result<Importados> {
+        let filas = lote.iter().map(fila_upsert).collect();
+        let busqueda = BusquedaClaves {
+            filtro: &|filas: &[FilaUpsert<EventoDoc>]| {
+                let nombres: Vec<&str> = filas.iter().map(|f| f.nuevo.nombre.as_str()).collect();
+                let fechas: Vec<&str> = filas.iter().map(|f| f.nuevo.fecha.as_str()).collect();
+                doc! { "nombre": { "$in": nombres }, "fecha": { "$in": fechas } }
+            },
+            proyeccion: doc! { "_id": 1, "nombre": 1, "fecha": 1 },
+            clave: &|d: &Document| {
+                Some(clave_evento(
+                    d.get_str("nombre").ok()?,
+                    d.get_str("fecha").ok()?,
+                ))
+            },
+            // No unique index on events: any refusal is final.
+            reintentar: &|_: &Fallo| false,
+        };
+        let salida = self.upsert_lote("eventos", filas, busqueda).await?;
+        let ids = salida
+            .upsertados
+            .iter()
+            .map(|(i, id)| (*i, id.to_hex()))
+            .collect();
+        Ok((salida, ids))
+    }
+}
+
+/// The upsert row of one imported event, matched by name and date.
+fn fila_upsert(e: &NuevoEvento) -> FilaUpsert<EventoDoc> {
+    let id = ObjectId::new();
+    let aforo = i64::from(e.aforo.get());
+    FilaUpsert {
+        id,
+        clave: clave_evento(e.nombre.as_str(), &e.fecha.to_string()),
+        nuevo: EventoDoc::nuevo(id, e),
+        sentencia: Sentencia {
+            filtro: doc! { "nombre": e.nombre.as_str(), "fecha": e.fecha.to_string() },
+            // Capacity and sales stay out of `set`: an existing event's capacity moves
+            // only through `actualizar`, which keeps the seat counter in step.
+            set: doc! {
+                "nombre": e.nombre.as_str(),
+                "lugar": e.lugar.as_str(),
+                "precio": e.precio.get(),
+            },
+            set_on_insert: doc! {
+                "fecha": e.fecha.to_string(),
+                "aforo_total": aforo,
+                "entradas_disponibles": aforo,
+                "reservas_activas": [],
+            },
+        },
     }
 }

@@ -209,6 +209,16 @@ impl MongoStore {
         Ok(salida)
     }
 
+    /// Upserts one chunk of at most `SENTENCIAS_POR_COMANDO` rows (`indices[p]` is the
+    /// batch index of `filas[p]`): rows whose key is new go in with `insert_many`, the
+    /// rest, and the inserts that met a stored key, as one `update` command.
+    ///
+    /// With a unique index on the match key, a row that exists fails its insert and is
+    /// retried as an update, so the lookup of stored keys can wait until some row does: a
+    /// fresh load then costs one `insert_many`. It matters on NX, where the `$in` lookup
+    /// grows with the collection (0.84 s per 20 000 missing keys at 40 000–60 000 stored
+    /// rows, against 1.2 s for inserting them), which held upserts into an empty
+    /// collection to ~45 % of plain inserts.
     async fn upsert_trozo<T>(
         &self,
         coleccion: &str,
@@ -220,12 +230,6 @@ impl MongoStore {
     where
         T: Serialize + Send + Sync,
     {
-        // With a unique index on the match key, a row that exists fails its insert and is
-        // retried as an update, so the lookup can wait until some row does: a fresh load
-        // then costs one `insert_many`. It matters on NX, where the `$in` lookup grows
-        // with the collection (0.84 s per 20 000 missing keys at 40 000–60 000 stored
-        // rows, against 1.2 s for inserting them), which held upserts into an empty
-        // collection to ~45 % of plain inserts.
         let insertar_primero = match filas.first() {
             Some(f) => self.clave_unica(coleccion, &f.sentencia.filtro).await?,
             None => return Ok(()),
@@ -236,41 +240,17 @@ impl MongoStore {
         } else {
             self.buscar_guardadas(coleccion, &filas, busqueda).await?
         };
-        // Positions in `filas`. A key seen earlier in the batch is an update of that row,
-        // as if the rows were applied in order.
-        let mut vistas: HashSet<&str> = guardadas.keys().map(String::as_str).collect();
-        let (mut nuevas, mut existentes) = (Vec::new(), Vec::new());
-        for (posicion, fila) in filas.iter().enumerate() {
-            if vistas.insert(fila.clave.as_str()) {
-                nuevas.push(posicion);
-            } else {
-                existentes.push(posicion);
-            }
-        }
+        let (nuevas, mut existentes) = separar_nuevas(&filas, &guardadas);
 
         let docs: Vec<&T> = nuevas.iter().map(|&p| &filas[p].nuevo).collect();
         let insertadas = self.insertar_lote(coleccion, &docs).await?;
-        // Position in `nuevas` → whether the failed insert is retried as an update.
-        let mut fallidas: HashMap<usize, bool> = HashMap::new();
-        for f in insertadas.fallos {
-            let posicion = f.indice;
-            let Some(&p) = nuevas.get(posicion) else {
-                return Err(fuera_de_lote(posicion));
-            };
-            let f = Fallo {
-                indice: indices[p],
-                ..f
-            };
-            // Inserted blind, a stored row can fail on any unique index (NX names the
-            // document's when the row repeats both its email and its document), so every
-            // duplicate goes through the update, which tells a real clash from itself.
-            let reintentar =
-                (insertar_primero && es_clave_duplicada(f.codigo)) || (busqueda.reintentar)(&f);
-            if !reintentar {
-                salida.fallos.push(f);
-            }
-            fallidas.insert(posicion, reintentar);
-        }
+        // Inserted blind, a stored row can fail on any unique index (NX names the
+        // document's when the row repeats both its email and its document), so every
+        // duplicate goes through the update, which tells a real clash from itself.
+        let reintentar = |f: &Fallo| {
+            (insertar_primero && es_clave_duplicada(f.codigo)) || (busqueda.reintentar)(f)
+        };
+        let fallidas = repartir_fallos(insertadas.fallos, &nuevas, indices, reintentar, salida)?;
         for (posicion, &p) in nuevas.iter().enumerate() {
             match fallidas.get(&posicion) {
                 None => {
@@ -290,18 +270,18 @@ impl MongoStore {
         if insertar_primero {
             guardadas = self.buscar_guardadas(coleccion, &filas, busqueda).await?;
         }
-        existentes.sort_unstable();
-        let mut filas: Vec<Option<FilaUpsert<T>>> = filas.into_iter().map(Some).collect();
-        let mut ids: Vec<(usize, ObjectId)> = Vec::with_capacity(existentes.len());
-        let mut sentencias: Vec<Document> = Vec::with_capacity(existentes.len());
-        for p in existentes {
-            let Some(fila) = filas[p].take() else {
-                continue;
-            };
-            let existente = guardadas.get(&fila.clave).copied();
-            ids.push((indices[p], existente.unwrap_or(fila.id)));
-            sentencias.push(fila.sentencia.componer(existente, fila.id));
-        }
+        let (ids, sentencias) = componer_sentencias(filas, existentes, &guardadas, indices);
+        let respuesta = self.actualizar_lote(coleccion, sentencias).await?;
+        anotar_update(respuesta, &ids, salida)
+    }
+
+    /// Sends `sentencias` as one unordered `update` command and reads its answer. A write
+    /// concern error fails the whole chunk; per-row errors stay in the answer.
+    async fn actualizar_lote(
+        &self,
+        coleccion: &str,
+        sentencias: Vec<Document>,
+    ) -> Result<RespuestaUpdate> {
         let respuesta = self
             .db
             .run_command(doc! { "update": coleccion, "updates": sentencias, "ordered": false })
@@ -317,34 +297,111 @@ impl MongoStore {
                 "MongoDB no confirmó la escritura del lote: {wc}"
             )));
         }
-        let upsertados = r.upserted.len() as u64;
-        salida.insertados += upsertados;
-        salida.actualizados += (r.n.max(0) as u64).saturating_sub(upsertados);
-        let fila = |i: i64| {
-            usize::try_from(i)
-                .ok()
-                .and_then(|i| ids.get(i).copied())
-                .ok_or_else(|| fuera_de_lote(i))
-        };
-        for u in r.upserted {
-            // The `_id` is our own `$setOnInsert`; a server that reports it as text still
-            // wrote ours.
-            let (indice, propio) = fila(u.index)?;
-            let id = match u.id {
-                Bson::ObjectId(o) => o,
-                _ => propio,
-            };
-            salida.upsertados.push((indice, id));
-        }
-        for w in r.write_errors {
-            salida.fallos.push(Fallo {
-                indice: fila(w.index)?.0,
-                codigo: w.code,
-                mensaje: w.errmsg,
-            });
-        }
-        Ok(())
+        Ok(r)
     }
+}
+
+/// Splits the positions of `filas` into those to insert (key neither stored nor seen
+/// earlier in the chunk) and those to update. A key seen earlier in the chunk is an
+/// update of that row, as if the rows were applied in order.
+fn separar_nuevas<T>(
+    filas: &[FilaUpsert<T>],
+    guardadas: &HashMap<String, ObjectId>,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut vistas: HashSet<&str> = guardadas.keys().map(String::as_str).collect();
+    let (mut nuevas, mut existentes) = (Vec::new(), Vec::new());
+    for (posicion, fila) in filas.iter().enumerate() {
+        if vistas.insert(fila.clave.as_str()) {
+            nuevas.push(posicion);
+        } else {
+            existentes.push(posicion);
+        }
+    }
+    (nuevas, existentes)
+}
+
+/// Sorts the failed inserts of `nuevas` (positions in the chunk): those `reintentar`
+/// accepts go on to the update, the rest are refused into `salida` under their batch
+/// index. Returns position in `nuevas` → whether it is retried.
+fn repartir_fallos(
+    fallos: Vec<Fallo>,
+    nuevas: &[usize],
+    indices: &[usize],
+    reintentar: impl Fn(&Fallo) -> bool,
+    salida: &mut Salida,
+) -> Result<HashMap<usize, bool>> {
+    let mut fallidas: HashMap<usize, bool> = HashMap::new();
+    for f in fallos {
+        let posicion = f.indice;
+        let Some(&p) = nuevas.get(posicion) else {
+            return Err(fuera_de_lote(posicion));
+        };
+        let f = Fallo {
+            indice: indices[p],
+            ..f
+        };
+        let reintentar = reintentar(&f);
+        if !reintentar {
+            salida.fallos.push(f);
+        }
+        fallidas.insert(posicion, reintentar);
+    }
+    Ok(fallidas)
+}
+
+/// The update statements of the rows at positions `existentes`, in order, each with the
+/// `_id` it is known by (batch index, stored `_id` or the row's own), by statement index.
+fn componer_sentencias<T>(
+    filas: Vec<FilaUpsert<T>>,
+    mut existentes: Vec<usize>,
+    guardadas: &HashMap<String, ObjectId>,
+    indices: &[usize],
+) -> (Vec<(usize, ObjectId)>, Vec<Document>) {
+    existentes.sort_unstable();
+    let mut filas: Vec<Option<FilaUpsert<T>>> = filas.into_iter().map(Some).collect();
+    let mut ids: Vec<(usize, ObjectId)> = Vec::with_capacity(existentes.len());
+    let mut sentencias: Vec<Document> = Vec::with_capacity(existentes.len());
+    for p in existentes {
+        let Some(fila) = filas[p].take() else {
+            continue;
+        };
+        let existente = guardadas.get(&fila.clave).copied();
+        ids.push((indices[p], existente.unwrap_or(fila.id)));
+        sentencias.push(fila.sentencia.componer(existente, fila.id));
+    }
+    (ids, sentencias)
+}
+
+/// Adds an `update` command's answer to `salida`; `ids` maps its statement indices to
+/// (batch index, `_id`), as `componer_sentencias` built them.
+fn anotar_update(r: RespuestaUpdate, ids: &[(usize, ObjectId)], salida: &mut Salida) -> Result<()> {
+    let upsertados = r.upserted.len() as u64;
+    salida.insertados += upsertados;
+    salida.actualizados += (r.n.max(0) as u64).saturating_sub(upsertados);
+    let fila = |i: i64| {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| ids.get(i).copied())
+            .ok_or_else(|| fuera_de_lote(i))
+    };
+    for u in r.upserted {
+        // The `_id` is our own `$setOnInsert`; a server that reports it as text still
+        // wrote ours.
+        let (indice, propio) = fila(u.index)?;
+        let id = match u.id {
+            Bson::ObjectId(o) => o,
+            _ => propio,
+        };
+        salida.upsertados.push((indice, id));
+    }
+    for w in r.write_errors {
+        salida.fallos.push(Fallo {
+            indice: fila(w.index)?.0,
+            codigo: w.code,
+            mensaje: w.errmsg,
+        });
+    }
+    Ok(())
 }
 
 impl MongoStore {
