@@ -70,7 +70,34 @@ fn configuracion(ctx: &Ctx) -> Configuracion {
 }
 
 pub async fn run(ctx: &Ctx) -> Result<()> {
-    let informe = match &ctx.config.backend {
+    let informe = sondear(ctx).await;
+    output::informe(ctx.formato, &informe, &filas(&informe))?;
+    let caidos: Vec<&str> = informe
+        .componentes
+        .iter()
+        .filter(|c| !c.conectado)
+        .map(|c| c.nombre)
+        .collect();
+    if caidos.is_empty() {
+        Ok(())
+    } else {
+        let c = informe
+            .componentes
+            .iter()
+            .find(|c| !c.conectado)
+            .expect("non-empty");
+        Err(Error::BackendCaido {
+            backend: c.nombre,
+            direccion: c.direccion.clone(),
+            detalle: format!("sin conexión con {}", caidos.join(" y ")),
+        })
+    }
+}
+
+/// Asks every store of the configured backend whether it answers, each on its own, so a
+/// down server does not hide the state of the other.
+async fn sondear(ctx: &Ctx) -> Informe {
+    match &ctx.config.backend {
         Backend::Mongo {
             mongo_uri,
             mongo_db,
@@ -128,7 +155,12 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
                 componentes: vec![componente("SQLite", archivo.display().to_string(), r)],
             }
         }
-    };
+    }
+}
+
+/// The table's rows: the backend, each component (with the cluster's nodes), then the
+/// configuration with each setting's source.
+fn filas(informe: &Informe) -> Vec<(String, String)> {
     let mut filas = vec![("backend".to_owned(), informe.backend.to_owned())];
     for c in &informe.componentes {
         let estado = match (&c.version, &c.error) {
@@ -174,25 +206,5 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             .map_or("-".to_owned(), |v| format!("{v:?}"));
         filas.push((format!("  {}", a.clave), format!("{valor} ({origen})")));
     }
-    output::informe(ctx.formato, &informe, &filas)?;
-    let caidos: Vec<&str> = informe
-        .componentes
-        .iter()
-        .filter(|c| !c.conectado)
-        .map(|c| c.nombre)
-        .collect();
-    if caidos.is_empty() {
-        Ok(())
-    } else {
-        let c = informe
-            .componentes
-            .iter()
-            .find(|c| !c.conectado)
-            .expect("non-empty");
-        Err(Error::BackendCaido {
-            backend: c.nombre,
-            direccion: c.direccion.clone(),
-            detalle: format!("sin conexión con {}", caidos.join(" y ")),
-        })
-    }
+    filas
 }

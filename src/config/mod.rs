@@ -251,6 +251,18 @@ impl Config {
             ("mongo_db", _) if mongo => Some(MONGO_DB_POR_DEFECTO.into()),
             ("redis_prefix", _) if mongo => Some(String::new()),
             ("data_dir", Backend::Embedded { data_dir }) => Some(data_dir.display().to_string()),
+            ("redis_replicas_min", Backend::Mongo { redis_url, .. }) => {
+                // A list of nodes is a cluster: writes wait for one replica there.
+                Some(
+                    if redis_url.expose().contains(',') {
+                        "1"
+                    } else {
+                        "0"
+                    }
+                    .into(),
+                )
+            }
+            ("mongo_lectura", _) if mongo => Some("primario".into()),
             ("reserva_ttl_s", _) => Some(TTL_POR_DEFECTO_S.to_string()),
             ("pago_rechazo" | "pago_latencia_ms", _) => Some("0".into()),
             _ => None,

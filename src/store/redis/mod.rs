@@ -40,10 +40,6 @@ const PLAZO_RESPUESTA: Duration = Duration::from_secs(5);
 /// above a healthy replica's lag (well under a millisecond on a LAN), far below a client's
 /// patience.
 pub const PLAZO_REPLICAS_MS: u64 = 1000;
-/// Long enough for any client retry, short enough that abandoned keys do not pile up.
-const TTL_IDEMPOTENCIA_S: u64 = 7 * 24 * 3600;
-/// A lock that expires before the take's reply arrives would not protect anything.
-const TTL_MIN_BLOQUEO_MS: i64 = 1000;
 /// Concurrent reads in flight when a listing reads keys of many events on a cluster.
 const LECTURAS_EN_VUELO: usize = 64;
 

@@ -1,6 +1,6 @@
 //! The payment ledger's reads, idempotency keys and record restoration on Redis.
 
-use super::{Hash, RESTAURAR, RedisStore, TTL_IDEMPOTENCIA_S, VINCULAR_CLAVE, Vinculo, hash};
+use super::{Hash, RESTAURAR, RedisStore, VINCULAR_CLAVE, Vinculo, hash};
 use crate::domain::{ClaveIdempotencia, EventoId, ReservaId};
 use crate::error::{Error, Result};
 use crate::store::{Cobro, RegistroSaga};
@@ -63,7 +63,10 @@ impl RedisStore {
             .correr(
                 &VINCULAR_CLAVE,
                 &[&k],
-                &[json, TTL_IDEMPOTENCIA_S.to_string()],
+                &[
+                    json,
+                    (crate::domain::TTL_IDEMPOTENCIA_MS / 1000).to_string(),
+                ],
             )
             .await
             .map_err(|e| self.error(e))?;

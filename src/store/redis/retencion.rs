@@ -4,8 +4,8 @@
 use redis::RedisResult;
 
 use super::claves::Claves;
-use super::{Hash, RedisStore, TOMAR, TTL_MIN_BLOQUEO_MS, codigo_propio, hash};
-use crate::domain::Fecha;
+use super::{Hash, RedisStore, TOMAR, codigo_propio, hash};
+use crate::domain::{Fecha, LIBERABLES_POR_TOMA, TTL_MIN_BLOQUEO_MS};
 use crate::error::{Error, Result};
 use crate::store::{RegistroSaga, Retencion, rechazo};
 
@@ -22,6 +22,7 @@ impl RedisStore {
             self.claves.prefijo_pago(&r.evento),
             self.claves.prefijo_bloqueo(),
             Claves::sufijo_bloqueo(&r.evento),
+            LIBERABLES_POR_TOMA.to_string(),
         ];
         for (campo, valor) in hash::campos(&nuevo) {
             args.push(campo.to_owned());

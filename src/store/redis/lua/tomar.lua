@@ -6,7 +6,8 @@
 -- whose payment may have started are left to `compensar`.
 -- KEYS: counter, reservas set, retenidas zset, record hash, user lock
 -- ARGV: reserva, entradas, ttl (ms), min lock ttl (ms), record key prefix, ledger key
---       prefix, lock key prefix, lock key suffix, then the record's field/value pairs
+--       prefix, lock key prefix, lock key suffix, expired holds to release at most
+--       (domain::LIBERABLES_POR_TOMA), then the record's field/value pairs
 local en_curso = redis.call('GET', KEYS[5])
 if en_curso then
   return redis.error_reply('EF_EN_CURSO ' .. en_curso)
@@ -25,7 +26,7 @@ end
 local ahora = ahora_ms()
 local pedidas = tonumber(ARGV[2])
 if disponibles < pedidas then
-  local vencidas = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ahora, 'LIMIT', 0, 256)
+  local vencidas = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ahora, 'LIMIT', 0, tonumber(ARGV[9]))
   for _, id in ipairs(vencidas) do
     local k = ARGV[5] .. id
     local r = redis.call('HMGET', k, 'estado', 'terminada', 'toma', 'paso', 'entradas', 'usuario_id')
@@ -46,7 +47,7 @@ if disponibles < pedidas then
 end
 local expira = ahora + tonumber(ARGV[3])
 redis.call('DECRBY', KEYS[1], pedidas)
-redis.call('HSET', KEYS[4], unpack(ARGV, 9))
+redis.call('HSET', KEYS[4], unpack(ARGV, 10))
 redis.call('HSET', KEYS[4], 'creada', ahora, 'actualizada', ahora, 'expira', expira)
 redis.call('ZADD', KEYS[3], expira, ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[1])
