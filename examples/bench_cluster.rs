@@ -164,10 +164,7 @@ fn ms(us: u64) -> f64 {
 /// `compras` purchases, `c` in flight, over `n_eventos` fresh events (round robin);
 /// returns purchases/s and the latency histogram (µs). Checks every event afterwards.
 async fn medir(
-    s: Arc<dyn ReservaStore>,
-    compras: usize,
-    c: usize,
-    n_eventos: usize,
+    s: Arc<dyn ReservaStore>, compras: usize, c: usize, n_eventos: usize,
 ) -> Result<(f64, Histogram<u64>)> {
     let por_evento = compras.div_ceil(n_eventos);
     let mut eventos = Vec::new();
@@ -231,9 +228,7 @@ fn retencion(evento: EventoId) -> Retencion {
 
 /// Latency of one `tomar` with and without `WAIT 1`, alternating so drift hits both.
 async fn latencia_toma(
-    con: &RedisStore,
-    sin: &RedisStore,
-    muestras: usize,
+    con: &RedisStore, sin: &RedisStore, muestras: usize,
 ) -> Result<(Histogram<u64>, Histogram<u64>)> {
     let e = EventoId::generar();
     con.crear_contador(&e, Aforo::new(2 * muestras as i64 + 1)?)

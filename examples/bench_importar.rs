@@ -168,10 +168,7 @@ impl Banco {
     }
 
     async fn importar(
-        &self,
-        alm: &eventflow::store::Almacen,
-        formato: FileFormat,
-        modo: ModoImport,
+        &self, alm: &eventflow::store::Almacen, formato: FileFormat, modo: ModoImport,
     ) -> Result<Duration> {
         let ruta = match formato {
             FileFormat::Csv => &self.csv,

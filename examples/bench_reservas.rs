@@ -345,10 +345,7 @@ async fn directa(alm: Almacen, e: EventoId, u: UsuarioId) -> Result<()> {
 /// proxies: server-side statistics cannot tell the client's commands from the ones Lua
 /// scripts run, nor a pipeline from separate round trips.
 async fn contar(
-    a: &Args,
-    db: &str,
-    prefijo: &str,
-    (u_saga, u_dir): (Vec<UsuarioId>, Vec<UsuarioId>),
+    a: &Args, db: &str, prefijo: &str, (u_saga, u_dir): (Vec<UsuarioId>, Vec<UsuarioId>),
 ) -> Result<()> {
     let (Some((uri_mongo, mongo)), Some((url_redis, redis))) = (
         proxy(
@@ -451,10 +448,7 @@ const MONITOREO: [&str; 6] = [
 /// address that goes through it. `None` when the address names no single plain host
 /// (SRV, seed lists, TLS).
 async fn proxy(
-    direccion: &str,
-    esquema: &str,
-    puerto_por_defecto: u16,
-    protocolo: Protocolo,
+    direccion: &str, esquema: &str, puerto_por_defecto: u16, protocolo: Protocolo,
 ) -> Result<Option<(String, Arc<Mutex<Cuenta>>)>> {
     let mut url = url::Url::parse(direccion).context("dirección del servidor")?;
     if url.scheme() != esquema || url.host_str().is_none_or(|h| h.contains(',')) {
@@ -505,11 +499,8 @@ async fn proxy(
 /// Copies bytes as they come, accounting for every complete message first, so a
 /// request is counted before the server can possibly answer it.
 async fn reenviar(
-    mut de: impl AsyncRead + Unpin,
-    mut a: tokio::net::tcp::OwnedWriteHalf,
-    cuenta: Arc<Mutex<Cuenta>>,
-    pendientes: Arc<Mutex<usize>>,
-    protocolo: Protocolo,
+    mut de: impl AsyncRead + Unpin, mut a: tokio::net::tcp::OwnedWriteHalf,
+    cuenta: Arc<Mutex<Cuenta>>, pendientes: Arc<Mutex<usize>>, protocolo: Protocolo,
     peticiones: bool,
 ) {
     let mut acumulado: Vec<u8> = Vec::new();

@@ -162,10 +162,7 @@ fn no_autenticado(motivo: &str) -> ApiError {
 /// The middleware: finds the route's rule, authenticates the bearer token if any, checks
 /// the permission and the per-token rate limit, and hands the caller to the handler.
 pub async fn autorizar(
-    State(s): State<AppState>,
-    ruta: Option<MatchedPath>,
-    mut req: Request,
-    next: Next,
+    State(s): State<AppState>, ruta: Option<MatchedPath>, mut req: Request, next: Next,
 ) -> Response {
     // No matched route: the fallbacks answer 404 or 405 with nothing to protect.
     let Some(ruta) = ruta else {

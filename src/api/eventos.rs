@@ -58,9 +58,7 @@ impl CrearEvento {
         (status = 422, description = "campo inválido, desconocido o ausente", body = CuerpoError),
     ))]
 pub async fn crear(
-    State(s): State<AppState>,
-    quien: Quien,
-    Json(cuerpo): Json<CrearEvento>,
+    State(s): State<AppState>, quien: Quien, Json(cuerpo): Json<CrearEvento>,
 ) -> Result<Response, ApiError> {
     quien.sin_limite_de_eventos()?;
     let nuevo = cuerpo.parsear()?;
@@ -90,8 +88,7 @@ pub async fn ver(State(s): State<AppState>, Path(raw): Path<String>) -> Result<R
         (status = 400, description = "limite o despues_de inválidos", body = CuerpoError),
     ))]
 pub async fn listar(
-    State(s): State<AppState>,
-    Query(p): Query<Pagina>,
+    State(s): State<AppState>, Query(p): Query<Pagina>,
 ) -> Result<Response, ApiError> {
     let limite = p.limite()?;
     let despues = p.despues_de(EventoId::parse)?;

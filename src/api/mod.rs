@@ -211,9 +211,7 @@ async fn desbordado(e: tower::BoxError) -> ApiError {
 /// and cancellation it started, and stops the periodic compensation after its current
 /// run.
 pub async fn servir(
-    listener: TcpListener,
-    reservador: Reservador,
-    opciones: ServerOptions,
+    listener: TcpListener, reservador: Reservador, opciones: ServerOptions,
     apagado: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let (estado, pendientes) = AppState::nuevo(reservador, &opciones.limites);
@@ -242,9 +240,7 @@ pub async fn servir(
 /// Keeps the rate limiters' memory bounded: every minute, forgets keys that are back at a
 /// full burst.
 async fn purgar_limites(
-    tokens: Arc<Limitadores>,
-    ip: limites::Purgar,
-    mut fin: watch::Receiver<bool>,
+    tokens: Arc<Limitadores>, ip: limites::Purgar, mut fin: watch::Receiver<bool>,
 ) {
     let mut intervalo = tokio::time::interval(Duration::from_secs(60));
     loop {
@@ -260,9 +256,7 @@ async fn purgar_limites(
 /// Every `cada`, the work of `eventflow compensar`: purchases whose hold expired (a lost
 /// client, a crashed replica) are finished. Claims keep replicas from doubling up.
 async fn compensar_periodicamente(
-    estado: AppState,
-    cada: Duration,
-    mut fin: watch::Receiver<bool>,
+    estado: AppState, cada: Duration, mut fin: watch::Receiver<bool>,
 ) {
     let mut intervalo = tokio::time::interval(cada);
     intervalo.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

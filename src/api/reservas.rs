@@ -86,10 +86,7 @@ fn id(raw: &str) -> Result<ReservaId, ApiError> {
         (status = 503, description = "un almacén no responde, o falló el historial y la compra se compensó", body = CuerpoError),
     ))]
 pub async fn crear(
-    State(s): State<AppState>,
-    quien: Quien,
-    headers: HeaderMap,
-    Json(cuerpo): Json<CrearReserva>,
+    State(s): State<AppState>, quien: Quien, headers: HeaderMap, Json(cuerpo): Json<CrearReserva>,
 ) -> Result<Response, ApiError> {
     let token = quien.token()?;
     let solicitud = cuerpo.parsear(clave(&headers, &token.id)?)?;
@@ -111,9 +108,7 @@ pub async fn crear(
         (status = 404, description = "no existe", body = CuerpoError),
     ))]
 pub async fn ver(
-    State(s): State<AppState>,
-    quien: Quien,
-    Path(raw): Path<String>,
+    State(s): State<AppState>, quien: Quien, Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
     let r = crate::store::reserva_con_pago(s.almacen().reservas.as_ref(), &id(&raw)?).await?;
     quien.alcanza(&r.reserva.evento_id)?;
@@ -130,9 +125,7 @@ pub async fn ver(
         (status = 409, description = "no está confirmada, o la está procesando otra operación", body = CuerpoError),
     ))]
 pub async fn cancelar(
-    State(s): State<AppState>,
-    quien: Quien,
-    Path(raw): Path<String>,
+    State(s): State<AppState>, quien: Quien, Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = id(&raw)?;
     // The event decides whether this token may cancel; it never changes after purchase.

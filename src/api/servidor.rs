@@ -25,10 +25,7 @@ use super::limites::Limites;
 /// every connection to finish its current request, and after `limites.apagado` closes
 /// whatever is still open. It returns once every connection task is gone.
 pub async fn aceptar(
-    listener: TcpListener,
-    app: Router,
-    limites: &Limites,
-    apagado: impl Future<Output = ()>,
+    listener: TcpListener, app: Router, limites: &Limites, apagado: impl Future<Output = ()>,
 ) {
     let cupo = Arc::new(Semaphore::new(limites.conexiones));
     let mut http = hyper::server::conn::http1::Builder::new();

@@ -71,9 +71,7 @@ fn id(raw: &str) -> Result<UsuarioId, ApiError> {
         (status = 422, description = "campo inválido, desconocido o ausente", body = CuerpoError),
     ))]
 pub async fn crear(
-    State(s): State<AppState>,
-    quien: Quien,
-    Json(cuerpo): Json<CrearUsuario>,
+    State(s): State<AppState>, quien: Quien, Json(cuerpo): Json<CrearUsuario>,
 ) -> Result<Response, ApiError> {
     let nuevo = cuerpo.parsear()?;
     let honesto = quien
@@ -114,8 +112,7 @@ pub async fn ver(State(s): State<AppState>, Path(raw): Path<String>) -> Result<R
         (status = 400, description = "limite o despues_de inválidos", body = CuerpoError),
     ))]
 pub async fn listar(
-    State(s): State<AppState>,
-    Query(p): Query<Pagina>,
+    State(s): State<AppState>, Query(p): Query<Pagina>,
 ) -> Result<Response, ApiError> {
     let limite = p.limite()?;
     let despues = p.despues_de(UsuarioId::parse)?;
@@ -138,8 +135,7 @@ pub async fn listar(
         (status = 404, description = "no existe", body = CuerpoError),
     ))]
 pub async fn historial(
-    State(s): State<AppState>,
-    Path(raw): Path<String>,
+    State(s): State<AppState>, Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
     let u = s.almacen().usuarios_ap.ver(&id(&raw)?).await?;
     Ok((StatusCode::OK, axum::Json(u.historial_compras)).into_response())

@@ -50,9 +50,7 @@ pub enum Rechazo {
 /// The live token whose secret is `raw`, or why there is none. The hash comparison is
 /// constant-time; the lookup is by the id the secret carries, never by the secret.
 pub async fn autenticar(
-    alm: &Almacen,
-    raw: &str,
-    ahora: Fecha,
+    alm: &Almacen, raw: &str, ahora: Fecha,
 ) -> Result<std::result::Result<Token, Rechazo>> {
     let Ok(secreto) = Secreto::parse(raw) else {
         return Ok(Err(Rechazo::Malformado));

@@ -348,9 +348,7 @@ fn json(formato: OutputFormat, v: &Value) -> Result<()> {
 /// its leaves as `campo,valor` rows with the JSON paths and plain values; with `-o id`,
 /// its `id` if it has one.
 pub fn informe<T: Serialize>(
-    formato: OutputFormat,
-    v: &T,
-    filas: &[(String, String)],
+    formato: OutputFormat, v: &T, filas: &[(String, String)],
 ) -> Result<()> {
     let o = opciones();
     let valor = a_valor(v)?;

@@ -36,10 +36,7 @@ where
 /// `pagina(despues_de, n)` reads up to `n` rows after a cursor, in the store's order,
 /// and `cursor` gives the cursor of a row.
 pub async fn listar<I, T, F, Fut>(
-    formato: OutputFormat,
-    args: ArgsPagina<I>,
-    entidad: &str,
-    mut pagina: F,
+    formato: OutputFormat, args: ArgsPagina<I>, entidad: &str, mut pagina: F,
     cursor: impl Fn(&T) -> I,
 ) -> Result<()>
 where
@@ -82,10 +79,7 @@ where
 /// The page of `filas` (already in memory, in order) after `despues_de` by `cursor`, for
 /// listings read whole from their store (a user's purchase history).
 pub fn en_memoria<I: PartialEq, T: Clone>(
-    filas: &[T],
-    despues_de: Option<&I>,
-    n: u32,
-    cursor: impl Fn(&T) -> I,
+    filas: &[T], despues_de: Option<&I>, n: u32, cursor: impl Fn(&T) -> I,
 ) -> Vec<T> {
     let inicio = match despues_de {
         Some(d) => filas

@@ -48,9 +48,7 @@ impl<'r> Saga<'r> {
 
     /// A saga rebuilt from its durable record, to compensate or cancel it.
     pub fn desde_registro(
-        r: &'r Reservador,
-        registro: RegistroSaga,
-        estado_final: Option<Estado>,
+        r: &'r Reservador, registro: RegistroSaga, estado_final: Option<Estado>,
     ) -> Self {
         let solicitud = Solicitud {
             evento: registro.reserva.evento_id.clone(),

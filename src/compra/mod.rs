@@ -67,10 +67,7 @@ impl Reservador {
     /// The saga over `almacen`, charging through `pasarela`, holding seats for `ttl`, with
     /// `fallos` injected. `config::Config::reservador` is the production wiring.
     pub fn new(
-        almacen: Almacen,
-        pasarela: Arc<dyn Pasarela>,
-        ttl: Duration,
-        fallos: Fallos,
+        almacen: Almacen, pasarela: Arc<dyn Pasarela>, ttl: Duration, fallos: Fallos,
     ) -> Self {
         Self {
             almacen,

@@ -31,10 +31,7 @@ pub struct PasarelaSimulada {
 
 impl PasarelaSimulada {
     pub fn new(
-        libro: Arc<dyn CobroStore>,
-        rechazo: f64,
-        latencia: Duration,
-        semilla: Option<u64>,
+        libro: Arc<dyn CobroStore>, rechazo: f64, latencia: Duration, semilla: Option<u64>,
     ) -> Result<Self> {
         if !(0.0..=1.0).contains(&rechazo) {
             return Err(Error::Invalido(format!(

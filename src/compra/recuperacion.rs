@@ -31,10 +31,7 @@ pub(super) fn ultimo_paso(r: &RegistroSaga) -> Paso {
 /// loses up to a second of writes). Once taken over, it is completed from the history,
 /// with its ledger entry, never compensated.
 pub(super) async fn tomar_y_deshacer(
-    r: &Reservador,
-    id: &ReservaId,
-    motivo: &Reclamo,
-    estado_final: Option<Estado>,
+    r: &Reservador, id: &ReservaId, motivo: &Reclamo, estado_final: Option<Estado>,
 ) -> Result<Option<RegistroSaga>> {
     let Some(reclamado) = r.almacen.reservas.reclamar(id, motivo, LEASE_MS).await? else {
         return Ok(None);

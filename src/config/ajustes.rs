@@ -245,10 +245,7 @@ impl Capas {
 
 /// Layers the command line (`cli`, with clap's origin per key) over the file, key by key.
 pub fn combinar(
-    cli: Ajustes,
-    origenes_cli: &BTreeMap<String, Origen>,
-    archivo: Ajustes,
-    ruta: Option<PathBuf>,
+    cli: Ajustes, origenes_cli: &BTreeMap<String, Origen>, archivo: Ajustes, ruta: Option<PathBuf>,
 ) -> Result<Capas> {
     let a_mapa = |a: &Ajustes| match serde_json::to_value(a) {
         Ok(serde_json::Value::Object(m)) => Ok(m),

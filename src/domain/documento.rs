@@ -125,8 +125,7 @@ pub struct Documento {
 impl Documento {
     /// Builds the optional pair from the two optional halves; one without the other is refused.
     pub fn from_partes(
-        tipo: Option<TipoDocumento>,
-        nro: Option<NroDocumento>,
+        tipo: Option<TipoDocumento>, nro: Option<NroDocumento>,
     ) -> Result<Option<Self>, ParseError> {
         match (tipo, nro) {
             (Some(tipo), Some(nro)) => Ok(Some(Self { tipo, nro })),

@@ -111,9 +111,7 @@ impl RegistroSaga {
     /// (a cancellation ends `cancelada`; a compensated sale `compensada`; an expiry that
     /// was charged `compensada`), or the refusal. `cobro` is the ledger entry, if any.
     pub fn liberacion(
-        &self,
-        pedido: Estado,
-        cobro: Option<&Cobro>,
+        &self, pedido: Estado, cobro: Option<&Cobro>,
     ) -> Result<Option<Estado>, Negativa> {
         if !self.reserva.estado.retiene_entradas() {
             return Ok(None);

@@ -25,9 +25,7 @@ pub(crate) fn es_invisible(c: char) -> bool {
 /// Refuses the first invisible character of `raw` not in `permitidos`, naming its
 /// 1-based character position in `raw`.
 pub(crate) fn rechazar_invisibles(
-    campo: &'static str,
-    raw: &str,
-    permitidos: &[char],
+    campo: &'static str, raw: &str, permitidos: &[char],
 ) -> Result<(), ParseError> {
     match raw
         .chars()

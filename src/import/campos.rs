@@ -64,9 +64,7 @@ pub(crate) trait Tipo: Send + Sync + 'static {
     fn campo_de_rechazo(motivo: &str) -> Option<&'static str>;
     /// Writes one batch; rejections and ids are by index in `lote`.
     fn escribir(
-        alm: &Almacen,
-        lote: &[Self::Nuevo],
-        modo: ModoImport,
+        alm: &Almacen, lote: &[Self::Nuevo], modo: ModoImport,
     ) -> impl Future<Output = Result<ResultadoLote>> + Send;
 }
 
@@ -97,9 +95,7 @@ fn opcional<'a>(r: &'a dyn Registro, campo: &str) -> Result<Option<Cow<'a, str>>
 
 /// An integer field: a JSON number goes to `new`, text (CSV) to `parse`.
 fn entero<T>(
-    r: &dyn Registro,
-    campo: &str,
-    new: fn(i64) -> Result<T, ParseError>,
+    r: &dyn Registro, campo: &str, new: fn(i64) -> Result<T, ParseError>,
     parse: fn(&str) -> Result<T, ParseError>,
 ) -> Result<Option<T>, Problema> {
     match r.valor(campo) {
@@ -203,9 +199,7 @@ impl Tipo for Usuarios {
     }
 
     fn escribir(
-        alm: &Almacen,
-        lote: &[NuevoUsuario],
-        modo: ModoImport,
+        alm: &Almacen, lote: &[NuevoUsuario], modo: ModoImport,
     ) -> impl Future<Output = Result<ResultadoLote>> + Send {
         let lote = lote.to_vec();
         let usuarios = alm.usuarios.clone();
@@ -271,9 +265,7 @@ impl Tipo for Eventos {
     }
 
     fn escribir(
-        alm: &Almacen,
-        lote: &[NuevoEvento],
-        modo: ModoImport,
+        alm: &Almacen, lote: &[NuevoEvento], modo: ModoImport,
     ) -> impl Future<Output = Result<ResultadoLote>> + Send {
         let alm = alm.clone();
         let lote = lote.to_vec();
@@ -286,9 +278,7 @@ impl Tipo for Eventos {
 /// crear` allows twins. Without this a second run of the same file would double every
 /// event. The check and the insert are not atomic; a concurrent `crear` can slip in.
 async fn escribir_eventos(
-    alm: &Almacen,
-    lote: &[NuevoEvento],
-    modo: ModoImport,
+    alm: &Almacen, lote: &[NuevoEvento], modo: ModoImport,
 ) -> Result<ResultadoLote> {
     let mut previos = Vec::new();
     let mut indices: Vec<usize> = (0..lote.len()).collect();
@@ -353,9 +343,7 @@ async fn escribir_eventos(
 /// any fails, the events of this batch whose counter was not made are removed again, so
 /// that no event outlives a counter that was never created.
 async fn crear_contadores(
-    alm: &Almacen,
-    lote: &[NuevoEvento],
-    ids: &[(usize, String)],
+    alm: &Almacen, lote: &[NuevoEvento], ids: &[(usize, String)],
 ) -> Result<()> {
     let resultados: Vec<Result<()>> = stream::iter(ids.to_vec())
         .map(|(i, id)| async move {

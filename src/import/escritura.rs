@@ -56,10 +56,7 @@ pub(super) fn error_rechazos(e: io::Error) -> Error {
 /// reports progress and keeps the summary. A failed write stops the import with an error
 /// that says what was stored (`detenida`).
 pub(super) async fn importar_de<T: Tipo, R: Read + Send + 'static>(
-    alm: Option<&Almacen>,
-    origen: R,
-    opciones: &ImportOptions,
-    progreso: &dyn ImportProgress,
+    alm: Option<&Almacen>, origen: R, opciones: &ImportOptions, progreso: &dyn ImportProgress,
     rechazos: &mut dyn DestinoRechazos,
 ) -> Result<ImportSummary> {
     let alm = match (alm, opciones.dry_run) {
@@ -117,8 +114,7 @@ type Lector<N> = (
 
 /// Starts the reader side on its own thread.
 fn leer_en_hilo<T: Tipo, R: Read + Send + 'static>(
-    origen: R,
-    opciones: ImportOptions,
+    origen: R, opciones: ImportOptions,
 ) -> Result<Lector<T::Nuevo>> {
     let (tx, rx) = mpsc::channel::<Mensaje<T::Nuevo>>(PROFUNDIDAD_CANAL);
     let (fin_tx, fin_rx) = oneshot::channel();
@@ -139,10 +135,7 @@ fn leer_en_hilo<T: Tipo, R: Read + Send + 'static>(
 /// rows refused by the reader or the store, in file order. A failed write records the
 /// reader's refusals, ends the progress and stops the import (`detenida`).
 async fn escribir_lote<T: Tipo>(
-    alm: Option<&Almacen>,
-    m: Mensaje<T::Nuevo>,
-    av: &mut Avance<'_>,
-    opciones: &ImportOptions,
+    alm: Option<&Almacen>, m: Mensaje<T::Nuevo>, av: &mut Avance<'_>, opciones: &ImportOptions,
     progreso: &dyn ImportProgress,
 ) -> Result<()> {
     let mut rechazos = m.rechazos;

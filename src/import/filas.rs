@@ -109,10 +109,7 @@ enum Destino<N> {
 /// in the messages. A row that goes into a batch has its keys recorded in `dups`, except
 /// a `LoteNuevo` one, recorded once its new batch begins.
 fn destino<T: Tipo>(
-    linea: u64,
-    leido: Leido<'_>,
-    dups: &mut Duplicados,
-    formato: FileFormat,
+    linea: u64, leido: Leido<'_>, dups: &mut Duplicados, formato: FileFormat,
 ) -> Destino<T::Nuevo> {
     let r = match leido {
         Leido::Malo {
@@ -159,9 +156,7 @@ fn destino<T: Tipo>(
 /// The reader side, on its own thread: parse, validate, de-duplicate, batch, send.
 /// Returns when the source ends or the writer has gone away.
 pub(super) fn producir<T: Tipo>(
-    origen: impl Read,
-    opciones: ImportOptions,
-    tx: mpsc::Sender<Mensaje<T::Nuevo>>,
+    origen: impl Read, opciones: ImportOptions, tx: mpsc::Sender<Mensaje<T::Nuevo>>,
     leidos: Arc<AtomicU64>,
 ) -> Result<FinLectura> {
     let lote = opciones.lote.max(1);

@@ -202,12 +202,8 @@ pub struct ImportSummary {
 /// A store error stops the import: the error says how many rows were stored, and a
 /// re-run with `ModoImport::Upsert` completes it without duplicates.
 pub async fn importar<R: Read + Send + 'static>(
-    entidad: Entidad,
-    alm: Option<&Almacen>,
-    origen: R,
-    opciones: &ImportOptions,
-    progreso: &dyn ImportProgress,
-    rechazos: &mut dyn DestinoRechazos,
+    entidad: Entidad, alm: Option<&Almacen>, origen: R, opciones: &ImportOptions,
+    progreso: &dyn ImportProgress, rechazos: &mut dyn DestinoRechazos,
 ) -> Result<ImportSummary> {
     match entidad {
         Entidad::Usuarios => {

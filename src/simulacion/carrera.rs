@@ -83,12 +83,8 @@ pub(super) fn fin_de(j: std::result::Result<Fin, tokio::task::JoinError>) -> Res
 /// as its own task, so the saga's CPU work spreads over the runtime's threads; at most
 /// `concurrencia` tasks exist at once, so memory does not grow with the crowd.
 pub(super) async fn correr(
-    r: &Arc<Reservador>,
-    evento: &EventoId,
-    compradores: &[ObjectId],
-    op: &SimulationOptions,
-    semilla: u64,
-    progreso: &dyn SimulationProgress,
+    r: &Arc<Reservador>, evento: &EventoId, compradores: &[ObjectId], op: &SimulationOptions,
+    semilla: u64, progreso: &dyn SimulationProgress,
 ) -> Result<Carrera> {
     let mut rng = StdRng::seed_from_u64(semilla_entradas(semilla));
     let mut c = Carrera {

@@ -111,10 +111,7 @@ pub(super) async fn comprobar_sin_datos_reales(alm: &Almacen) -> Result<()> {
 }
 
 pub(super) async fn crear_compradores(
-    alm: &Almacen,
-    corrida: &Corrida,
-    n: u32,
-    progreso: &dyn SimulationProgress,
+    alm: &Almacen, corrida: &Corrida, n: u32, progreso: &dyn SimulationProgress,
 ) -> Result<()> {
     let nombre = Texto::parse("nombre", "Comprador")?;
     let mut desde = 0;
@@ -148,9 +145,7 @@ pub(super) async fn crear_compradores(
 /// digits on every backend, so they are kept as 12 bytes rather than as text: a fifth
 /// of the memory for a crowd of 100,000.
 pub(super) async fn ids_compradores(
-    alm: &Almacen,
-    corrida: &Corrida,
-    n: u32,
+    alm: &Almacen, corrida: &Corrida, n: u32,
 ) -> Result<Vec<ObjectId>> {
     let n = n as usize;
     let mut ids: Vec<Option<ObjectId>> = vec![None; n];

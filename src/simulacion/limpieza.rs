@@ -15,10 +15,7 @@ use super::*;
 /// buyers without history, so they can be deleted too. Nothing here needs a store
 /// operation beyond what `reservas cancelar`, `eventos eliminar` and `usuarios eliminar` use.
 pub(super) async fn limpiar(
-    r: &Reservador,
-    evento: &EventoId,
-    compradores: &[ObjectId],
-    concurrencia: usize,
+    r: &Reservador, evento: &EventoId, compradores: &[ObjectId], concurrencia: usize,
     progreso: &dyn SimulationProgress,
 ) -> Limpieza {
     let mut l = Limpieza {

@@ -61,9 +61,7 @@ pub fn es_evento_simulado(e: &Evento) -> bool {
 /// Runs a simulation on `alm`. Refuses (`Conflicto`, exit 4) when the stores hold data
 /// that no simulation created, unless `permitir_datos_existentes`.
 pub async fn simular(
-    alm: &Almacen,
-    op: &SimulationOptions,
-    progreso: &dyn SimulationProgress,
+    alm: &Almacen, op: &SimulationOptions, progreso: &dyn SimulationProgress,
 ) -> Result<Informe> {
     validar(op)?;
     let semilla = op.semilla.unwrap_or_else(rand::random);
@@ -134,10 +132,7 @@ struct Escenario {
 /// The stages before the race: checks the stores hold no real data (unless allowed),
 /// creates the event and the buyers, and reads their ids back, timing each in `tiempos`.
 async fn preparar(
-    alm: &Almacen,
-    op: &SimulationOptions,
-    progreso: &dyn SimulationProgress,
-    tiempos: &mut Tiempos,
+    alm: &Almacen, op: &SimulationOptions, progreso: &dyn SimulationProgress, tiempos: &mut Tiempos,
 ) -> Result<Escenario> {
     progreso.etapa(Etapa::Comprobacion, 0);
     let t = Instant::now();
@@ -183,10 +178,7 @@ struct Revision {
 /// Runs `verificar` on the event, counts its records by state and checks the
 /// invariants against what the buyers saw.
 async fn revisar(
-    r: &Reservador,
-    evento: &EventoId,
-    aforo: Aforo,
-    carrera: &Carrera,
+    r: &Reservador, evento: &EventoId, aforo: Aforo, carrera: &Carrera,
 ) -> Result<Revision> {
     let verificacion = crate::compra::verificar(r, Some(evento), false)
         .await?
@@ -207,13 +199,8 @@ async fn revisar(
 
 /// The report of a finished run; fills in `tiempos.compras` from the race.
 fn componer_informe(
-    op: &SimulationOptions,
-    semilla: u64,
-    escenario: Escenario,
-    carrera: Carrera,
-    revision: Revision,
-    mut tiempos: Tiempos,
-    limpieza: Option<Limpieza>,
+    op: &SimulationOptions, semilla: u64, escenario: Escenario, carrera: Carrera,
+    revision: Revision, mut tiempos: Tiempos, limpieza: Option<Limpieza>,
 ) -> Informe {
     let Revision {
         verificacion,
@@ -263,10 +250,7 @@ fn componer_informe(
 
 /// The invariants a flash sale must keep, whatever the interleaving.
 fn invariantes(
-    aforo: Aforo,
-    c: &Carrera,
-    reservas: &BTreeMap<&'static str, u64>,
-    v: &InformeEvento,
+    aforo: Aforo, c: &Carrera, reservas: &BTreeMap<&'static str, u64>, v: &InformeEvento,
 ) -> Vec<String> {
     let mut fallos = Vec::new();
     let aforo = i64::from(aforo.get());

@@ -34,11 +34,7 @@ const PAGINA_MAX: u32 = 1000;
 /// (kept only when `guardar`) or the rows run out. A row that fails with `Inconsistencia`
 /// is set aside as a [`FilaDanada`]; any other error ends the walk.
 pub(crate) async fn recorrer<C, T, F, Fut>(
-    entidad: &'static str,
-    limite: u32,
-    inicio: C,
-    guardar: bool,
-    mut pagina: F,
+    entidad: &'static str, limite: u32, inicio: C, guardar: bool, mut pagina: F,
 ) -> Result<(Vec<T>, Vec<FilaDanada>)>
 where
     F: FnMut(C, u32) -> Fut,
@@ -80,8 +76,7 @@ where
 /// stderr through the log). Any other error ends the listing. For listings read whole
 /// (reservations), not paged.
 pub(crate) fn sin_danadas<T>(
-    entidad: &'static str,
-    filas: impl IntoIterator<Item = (String, Result<T>)>,
+    entidad: &'static str, filas: impl IntoIterator<Item = (String, Result<T>)>,
 ) -> Result<Vec<T>> {
     let mut buenas = Vec::new();
     for (id, leida) in filas {
@@ -98,10 +93,7 @@ pub(crate) fn sin_danadas<T>(
 
 /// A listing's page, its corrupt rows skipped with a warning (on stderr through the log).
 pub(crate) async fn listar<C, T, F, Fut>(
-    entidad: &'static str,
-    limite: u32,
-    inicio: C,
-    pagina: F,
+    entidad: &'static str, limite: u32, inicio: C, pagina: F,
 ) -> Result<Vec<T>>
 where
     F: FnMut(C, u32) -> Fut,
@@ -124,9 +116,7 @@ where
 
 /// Every corrupt row, for `verificar`.
 pub(crate) async fn danadas<C, T, F, Fut>(
-    entidad: &'static str,
-    inicio: C,
-    pagina: F,
+    entidad: &'static str, inicio: C, pagina: F,
 ) -> Result<Vec<FilaDanada>>
 where
     F: FnMut(C, u32) -> Fut,

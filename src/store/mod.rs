@@ -90,33 +90,21 @@ pub trait EventoStore: Send + Sync {
     /// stored `aforo_total` is still `aforo_anterior` (else `Conflicto`), and
     /// `entradas_disponibles` moves by the same difference.
     async fn actualizar(
-        &self,
-        id: &EventoId,
-        cambios: CambiosEvento,
-        aforo_anterior: Aforo,
+        &self, id: &EventoId, cambios: CambiosEvento, aforo_anterior: Aforo,
     ) -> Result<Evento>;
     async fn eliminar(&self, id: &EventoId) -> Result<()>;
     /// Read model of a confirmed sale: adds `reserva` to `reservas_activas` and takes
     /// `entradas` off `entradas_disponibles`, once. Idempotent.
     async fn aplicar_venta(
-        &self,
-        id: &EventoId,
-        reserva: &ReservaId,
-        entradas: Entradas,
+        &self, id: &EventoId, reserva: &ReservaId, entradas: Entradas,
     ) -> Result<()>;
     /// The inverse of `aplicar_venta`, once. Idempotent.
     async fn revertir_venta(
-        &self,
-        id: &EventoId,
-        reserva: &ReservaId,
-        entradas: Entradas,
+        &self, id: &EventoId, reserva: &ReservaId, entradas: Entradas,
     ) -> Result<()>;
     /// Overwrites the read model (`verificar --reparar`).
     async fn fijar_modelo_lectura(
-        &self,
-        id: &EventoId,
-        disponibles: i64,
-        activas: &[ReservaId],
+        &self, id: &EventoId, disponibles: i64, activas: &[ReservaId],
     ) -> Result<()>;
     async fn por_nombre_fecha(&self, nombre: &Texto, fecha: &Fecha) -> Result<Option<Evento>>;
     async fn importar(&self, lote: Vec<NuevoEvento>, modo: ModoImport) -> Result<ResultadoLote>;
@@ -180,19 +168,14 @@ pub trait ContadorStore: Send + Sync {
     /// repair computed from a snapshot never undoes a sale that ran meanwhile. Returns
     /// whether it was set (`verificar --reparar`).
     async fn fijar_contador(
-        &self,
-        evento: &EventoId,
-        anterior: Option<i64>,
-        valor: i64,
+        &self, evento: &EventoId, anterior: Option<i64>, valor: i64,
     ) -> Result<bool>;
     /// Sets the counter to the capacity (the stored one, else `aforo`) minus the seats of
     /// the event's pending and confirmed purchases, all read in the same atomic step, so
     /// it never undoes a sale running beside it (`verificar --reparar`). Returns the
     /// counter before (`None`: missing) and after. Reads every record of the event.
     async fn recalcular_contador(
-        &self,
-        evento: &EventoId,
-        aforo: Aforo,
+        &self, evento: &EventoId, aforo: Aforo,
     ) -> Result<(Option<i64>, i64)>;
     /// Every event that has a counter or purchase records here.
     async fn eventos(&self) -> Result<Vec<EventoId>>;
@@ -220,10 +203,7 @@ pub trait RegistroStore: Send + Sync {
     /// [`Toma`]) with a lease of `lease_ms`. Returns the record if granted, `None` if the
     /// purchase is not eligible or a live owner holds it.
     async fn reclamar(
-        &self,
-        reserva: &ReservaId,
-        motivo: &Reclamo,
-        lease_ms: i64,
+        &self, reserva: &ReservaId, motivo: &Reclamo, lease_ms: i64,
     ) -> Result<Option<RegistroSaga>>;
     /// Puts the seats back and sets the final state, once: a second call returns false and
     /// adds nothing. Drops the hold and the lock. Only a taken-over purchase is released
@@ -241,10 +221,7 @@ pub trait RegistroStore: Send + Sync {
     /// listing walked page by page holds one page in memory. A stored purchase that does
     /// not read back is skipped with a warning naming its id.
     async fn pagina(
-        &self,
-        filtro: &FiltroReservas,
-        limite: u32,
-        despues_de: Option<&ReservaId>,
+        &self, filtro: &FiltroReservas, limite: u32, despues_de: Option<&ReservaId>,
     ) -> Result<Vec<RegistroSaga>>;
     /// In-flight purchases whose hold expired by the store's clock.
     async fn vencidas(&self) -> Result<Vec<RegistroSaga>>;
@@ -263,10 +240,7 @@ pub trait ClaveStore: Send + Sync {
     /// Binds an idempotency key to a request fingerprint and reservation, unless already
     /// bound. Returns the existing `(huella, reserva)` when it was.
     async fn vincular_clave(
-        &self,
-        clave: &ClaveIdempotencia,
-        huella: &str,
-        reserva: &ReservaId,
+        &self, clave: &ClaveIdempotencia, huella: &str, reserva: &ReservaId,
     ) -> Result<Option<(String, ReservaId)>>;
 }
 
@@ -287,8 +261,7 @@ pub trait CobroStore: Send + Sync {
 
 /// A purchase with its payment (`reservas ver`, CLI and API).
 pub async fn reserva_con_pago(
-    reservas: &dyn ReservaStore,
-    id: &ReservaId,
+    reservas: &dyn ReservaStore, id: &ReservaId,
 ) -> Result<ReservaConPago> {
     let reg = reservas.ver(id).await?;
     let cobro = reservas.cobro(&reg).await?;

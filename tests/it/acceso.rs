@@ -37,10 +37,7 @@ const CASOS: [Caso; 6] = [
 
 /// A stored token with its secret.
 async fn token(
-    alm: &Almacen,
-    permisos: &[Permiso],
-    eventos: Vec<EventoId>,
-    expira: Option<Fecha>,
+    alm: &Almacen, permisos: &[Permiso], eventos: Vec<EventoId>, expira: Option<Fecha>,
     revocado: bool,
 ) -> String {
     let id = TokenId::generar();

@@ -72,11 +72,7 @@ fn violacion(m: &Compartido, texto: String) {
 /// A saga wired with its own gateway: `latencia` and `ttl` decide whether the payment
 /// outlives the hold.
 fn reservador(
-    alm: &Almacen,
-    rechazo: f64,
-    latencia_ms: u64,
-    ttl_ms: u64,
-    semilla: u64,
+    alm: &Almacen, rechazo: f64, latencia_ms: u64, ttl_ms: u64, semilla: u64,
 ) -> Reservador {
     let pasarela = Arc::new(
         PasarelaSimulada::new(

@@ -17,11 +17,7 @@ async fn escenario(env: &Entorno, aforo: u32, n: usize) -> (EventoId, Vec<Usuari
 
 /// Buys `entradas` through the binary; the reservation id.
 fn comprar(
-    env: &Entorno,
-    e: &EventoId,
-    u: &UsuarioId,
-    entradas: &str,
-    vars: &[(&str, &str)],
+    env: &Entorno, e: &EventoId, u: &UsuarioId, entradas: &str, vars: &[(&str, &str)],
 ) -> String {
     let out = env
         .cmd()

@@ -359,10 +359,7 @@ impl<P: TypedValueParser> TypedValueParser for ConValores<P> {
     type Value = P::Value;
 
     fn parse_ref(
-        &self,
-        cmd: &Command,
-        arg: Option<&Arg>,
-        value: &std::ffi::OsStr,
+        &self, cmd: &Command, arg: Option<&Arg>, value: &std::ffi::OsStr,
     ) -> Result<Self::Value, clap::Error> {
         self.parser.parse_ref(cmd, arg, value)
     }

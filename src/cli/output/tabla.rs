@@ -158,9 +158,7 @@ fn ancho(s: &str) -> usize {
 /// Which columns to show and how wide each free-text column may be (`None`: whole).
 /// `terminal` is the width to fit (`None`: no limit, as with `-o wide`).
 fn disponer(
-    columnas: &[Columna],
-    filas: &[Vec<String>],
-    terminal: Option<usize>,
+    columnas: &[Columna], filas: &[Vec<String>], terminal: Option<usize>,
 ) -> (Vec<usize>, Vec<Option<usize>>) {
     let natural: Vec<usize> = columnas
         .iter()
@@ -249,10 +247,7 @@ pub fn recortar(s: &str, max: usize) -> String {
 /// A terminal table of `filas` (human cells, one per column), fitted to `terminal` cells
 /// when given. Never wraps a cell.
 pub fn tabla_terminal(
-    columnas: &[Columna],
-    filas: &[Vec<String>],
-    terminal: Option<usize>,
-    encabezado: bool,
+    columnas: &[Columna], filas: &[Vec<String>], terminal: Option<usize>, encabezado: bool,
 ) -> String {
     let (visibles, limites) = disponer(columnas, filas, terminal);
     let mut t = Table::new();

@@ -206,10 +206,7 @@ fn contador(s: &Instantanea, evento: &Evento, resumen: &Recuento, h: &mut Hallaz
 /// guarded, idempotent updates, so a repair running beside live sales never overwrites
 /// them; only a read model edited by hand is rebuilt whole.
 fn modelo_de_lectura(
-    s: &Instantanea,
-    evento: &Evento,
-    por_id: &BTreeMap<&ReservaId, &RegistroSaga>,
-    v: &Ventas<'_>,
+    s: &Instantanea, evento: &Evento, por_id: &BTreeMap<&ReservaId, &RegistroSaga>, v: &Ventas<'_>,
     h: &mut Hallazgos,
 ) {
     let e = &s.evento_id;
@@ -334,11 +331,8 @@ fn historiales(s: &Instantanea, v: &Ventas<'_>, h: &mut Hallazgos) {
 /// importe_confirmado`. An approved charge of a purchase that ended without a sale is
 /// refunded by `--reparar`, through the same idempotent gateway call as compensation.
 fn dinero(
-    s: &Instantanea,
-    por_id: &BTreeMap<&ReservaId, &RegistroSaga>,
-    resumen: &mut Recuento,
-    problemas: &mut Vec<String>,
-    acciones: &mut Vec<Accion>,
+    s: &Instantanea, por_id: &BTreeMap<&ReservaId, &RegistroSaga>, resumen: &mut Recuento,
+    problemas: &mut Vec<String>, acciones: &mut Vec<Accion>,
 ) {
     let e = &s.evento_id;
     let cobros: BTreeMap<&ReservaId, &Cobro> =
@@ -432,9 +426,7 @@ fn lista<'a>(ids: impl Iterator<Item = &'a ReservaId>) -> String {
 
 /// The record of a confirmed purchase rebuilt from the user's history.
 pub(super) fn registro_restaurado(
-    evento: &Evento,
-    usuario: &UsuarioId,
-    c: &Compra,
+    evento: &Evento, usuario: &UsuarioId, c: &Compra,
 ) -> RegistroSaga {
     RegistroSaga {
         reserva: crate::domain::Reserva {

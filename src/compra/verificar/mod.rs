@@ -76,9 +76,7 @@ const RELECTURA: std::time::Duration = std::time::Duration::from_millis(150);
 /// Checks one event and, with `reparar`, repairs it (a few rounds at most, since a
 /// repair can reveal the next problem) and checks it again.
 pub async fn verificar_evento(
-    r: &Reservador,
-    id: &EventoId,
-    reparar: bool,
+    r: &Reservador, id: &EventoId, reparar: bool,
 ) -> Result<InformeEvento> {
     let mut reparaciones = Vec::new();
     let mut s = instantanea(r, id).await?;
@@ -124,9 +122,7 @@ pub async fn verificar_evento(
 
 /// Checks one event, or every event both stores know of.
 pub async fn verificar(
-    r: &Reservador,
-    evento: Option<&EventoId>,
-    reparar: bool,
+    r: &Reservador, evento: Option<&EventoId>, reparar: bool,
 ) -> Result<Vec<InformeEvento>> {
     let ids: Vec<EventoId> = match evento {
         Some(id) => {

@@ -41,9 +41,7 @@ fn registro(n: u32, estado: Estado, terminada: bool, expira_ms: i64) -> Registro
 }
 
 fn instantanea(
-    evento: Evento,
-    contador: Option<i64>,
-    registros: Vec<RegistroSaga>,
+    evento: Evento, contador: Option<i64>, registros: Vec<RegistroSaga>,
     compras: Vec<(UsuarioId, Compra)>,
 ) -> Instantanea {
     let cobros = registros

@@ -180,10 +180,7 @@ async fn fijar_contador(alm: &Almacen, s: &Instantanea) -> Result<String> {
 /// Sets the event's read model to the seats left and the active purchases the
 /// reservation store accounts.
 async fn fijar_modelo_lectura(
-    alm: &Almacen,
-    e: &EventoId,
-    disponibles: i64,
-    activas: &[ReservaId],
+    alm: &Almacen, e: &EventoId, disponibles: i64, activas: &[ReservaId],
 ) -> Result<String> {
     alm.eventos
         .fijar_modelo_lectura(e, disponibles, activas)

@@ -65,10 +65,7 @@ fn numero(campo: &str, n: &serde_json::Number) -> Valor<'static> {
 /// Hands one JSON value over: an object whose keys the schema knows, each once, is a
 /// record; anything else a bad record.
 fn entregar(
-    linea: u64,
-    v: ValorJson,
-    esquema: &Esquema,
-    fin: &mut FinLectura,
+    linea: u64, v: ValorJson, esquema: &Esquema, fin: &mut FinLectura,
     f: &mut dyn FnMut(u64, Leido<'_>) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     if let Some(k) = v.duplicada {
@@ -167,9 +164,7 @@ fn recorte(b: &[u8]) -> String {
 }
 
 pub(super) fn leer_jsonl<R: BufRead>(
-    mut origen: R,
-    esquema: &Esquema,
-    f: &mut dyn FnMut(u64, Leido<'_>) -> ControlFlow<()>,
+    mut origen: R, esquema: &Esquema, f: &mut dyn FnMut(u64, Leido<'_>) -> ControlFlow<()>,
 ) -> Result<FinLectura> {
     let mut fin = FinLectura::default();
     let mut buf = Vec::new();
@@ -289,9 +284,7 @@ fn solo_espacios<R: BufRead>(r: &mut R) -> io::Result<bool> {
 }
 
 pub(super) fn leer_json<R: BufRead>(
-    mut origen: R,
-    esquema: &Esquema,
-    f: &mut dyn FnMut(u64, Leido<'_>) -> ControlFlow<()>,
+    mut origen: R, esquema: &Esquema, f: &mut dyn FnMut(u64, Leido<'_>) -> ControlFlow<()>,
 ) -> Result<FinLectura> {
     let mut fin = FinLectura::default();
     if solo_espacios(&mut origen).map_err(error_lectura)? {

@@ -142,9 +142,7 @@ fn error_lectura(e: io::Error) -> Error {
 /// format at all (a CSV header without a required column, a JSON file that is not an
 /// array); a bad record is a `Leido::Malo`, never an error.
 pub(crate) fn leer<R: Read>(
-    formato: FileFormat,
-    origen: R,
-    esquema: &Esquema,
+    formato: FileFormat, origen: R, esquema: &Esquema,
     f: &mut dyn FnMut(u64, Leido<'_>) -> ControlFlow<()>,
 ) -> Result<FinLectura> {
     let inicio = Inicio::leer(origen).map_err(error_lectura)?;
@@ -309,10 +307,7 @@ fn registro_enorme(linea: u64) -> Leido<'static> {
 }
 
 fn leer_csv<R: BufRead>(
-    origen: R,
-    delim: u8,
-    esquema: &Esquema,
-    f: &mut dyn FnMut(u64, Leido<'_>) -> ControlFlow<()>,
+    origen: R, delim: u8, esquema: &Esquema, f: &mut dyn FnMut(u64, Leido<'_>) -> ControlFlow<()>,
 ) -> Result<FinLectura> {
     // Records end at `\n` only: with the default CRLF terminator the reader stops at the
     // `\r` and reports the next record's line one short. The `\r` left on the last field

@@ -119,10 +119,7 @@ impl ContadorStore for SqliteStore {
     }
 
     async fn fijar_contador(
-        &self,
-        evento: &EventoId,
-        anterior: Option<i64>,
-        valor: i64,
+        &self, evento: &EventoId, anterior: Option<i64>, valor: i64,
     ) -> Result<bool> {
         let evento = evento.clone();
         self.escribir(move |tx| {
@@ -142,9 +139,7 @@ impl ContadorStore for SqliteStore {
     }
 
     async fn recalcular_contador(
-        &self,
-        evento: &EventoId,
-        aforo: Aforo,
+        &self, evento: &EventoId, aforo: Aforo,
     ) -> Result<(Option<i64>, i64)> {
         let evento = evento.clone();
         self.escribir(move |tx| {

@@ -158,10 +158,7 @@ impl EventoStore for SqliteStore {
     }
 
     async fn actualizar(
-        &self,
-        id: &EventoId,
-        cambios: CambiosEvento,
-        aforo_anterior: Aforo,
+        &self, id: &EventoId, cambios: CambiosEvento, aforo_anterior: Aforo,
     ) -> Result<Evento> {
         let id = id.clone();
         self.escribir(move |tx| {
@@ -230,10 +227,7 @@ impl EventoStore for SqliteStore {
     }
 
     async fn aplicar_venta(
-        &self,
-        id: &EventoId,
-        reserva: &ReservaId,
-        entradas: Entradas,
+        &self, id: &EventoId, reserva: &ReservaId, entradas: Entradas,
     ) -> Result<()> {
         let (id, reserva) = (id.clone(), reserva.clone());
         self.escribir(move |tx| {
@@ -258,10 +252,7 @@ impl EventoStore for SqliteStore {
     }
 
     async fn revertir_venta(
-        &self,
-        id: &EventoId,
-        reserva: &ReservaId,
-        entradas: Entradas,
+        &self, id: &EventoId, reserva: &ReservaId, entradas: Entradas,
     ) -> Result<()> {
         let (id, reserva) = (id.clone(), reserva.clone());
         self.escribir(move |tx| {
@@ -283,10 +274,7 @@ impl EventoStore for SqliteStore {
     }
 
     async fn fijar_modelo_lectura(
-        &self,
-        id: &EventoId,
-        disponibles: i64,
-        activas: &[ReservaId],
+        &self, id: &EventoId, disponibles: i64, activas: &[ReservaId],
     ) -> Result<()> {
         let (id, activas) = (id.clone(), activas.to_vec());
         self.escribir(move |tx| {

@@ -86,9 +86,7 @@ impl<'a, 'b> Fila<'a, 'b> {
     }
 
     fn parse_opcional<T, E: Display>(
-        &self,
-        campo: &str,
-        parse: impl FnOnce(&str) -> Result<T, E>,
+        &self, campo: &str, parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> R<Option<T>> {
         match self.texto_opcional(campo)? {
             None => Ok(None),
@@ -238,8 +236,7 @@ pub(super) fn token(row: &Row<'_>) -> R<(Token, String)> {
 
 /// Runs a prepared query and reads every row with `leer`.
 pub(super) fn todas<T>(
-    stmt: &mut rusqlite::Statement<'_>,
-    params: impl rusqlite::Params,
+    stmt: &mut rusqlite::Statement<'_>, params: impl rusqlite::Params,
     leer: impl Fn(&Row<'_>) -> R<T>,
 ) -> R<Vec<T>> {
     let mut filas = stmt.query(params)?;
@@ -253,8 +250,7 @@ pub(super) fn todas<T>(
 /// Like [`todas`], but a row that does not read back is kept as its `Inconsistencia`
 /// next to its raw `id`, so a listing can skip it and go on after it.
 pub(super) fn todas_crudas<T>(
-    stmt: &mut rusqlite::Statement<'_>,
-    params: impl rusqlite::Params,
+    stmt: &mut rusqlite::Statement<'_>, params: impl rusqlite::Params,
     leer: impl Fn(&Row<'_>) -> R<T>,
 ) -> R<Vec<crate::store::listado::Cruda<String, T>>> {
     let mut filas = stmt.query(params)?;
@@ -277,11 +273,7 @@ pub(super) fn todas_crudas<T>(
 /// `?2`, in id order; each is read by `leer`, then `completar` adds what lives in other
 /// tables. A row that fails either is kept as its damage.
 pub(super) fn pagina_cruda<T>(
-    con: &rusqlite::Connection,
-    sql: &str,
-    desde: &str,
-    n: u32,
-    leer: fn(&Row<'_>) -> R<T>,
+    con: &rusqlite::Connection, sql: &str, desde: &str, n: u32, leer: fn(&Row<'_>) -> R<T>,
     completar: fn(&rusqlite::Connection, T) -> R<T>,
 ) -> R<Vec<crate::store::listado::Cruda<String, T>>> {
     let mut stmt = con.prepare_cached(sql)?;
@@ -313,8 +305,7 @@ pub(super) fn separar<T>(r: R<T>) -> R<crate::error::Result<T>> {
 
 /// Like [`todas`], for at most one row.
 pub(super) fn una<T>(
-    stmt: &mut rusqlite::Statement<'_>,
-    params: impl rusqlite::Params,
+    stmt: &mut rusqlite::Statement<'_>, params: impl rusqlite::Params,
     leer: impl Fn(&Row<'_>) -> R<T>,
 ) -> R<Option<T>> {
     let mut filas = stmt.query(params)?;

@@ -12,10 +12,7 @@ use crate::store::{Cobro, rechazo};
 /// Binds `clave` once; a second binding reads the first instead. A key past its time is
 /// gone, as a Redis key past its TTL.
 pub(super) fn vincular_clave(
-    tx: &Transaction<'_>,
-    clave: &ClaveIdempotencia,
-    huella: &str,
-    reserva: &ReservaId,
+    tx: &Transaction<'_>, clave: &ClaveIdempotencia, huella: &str, reserva: &ReservaId,
 ) -> R<Option<(String, ReservaId)>> {
     let ahora = reloj(tx)?;
     let k = clave.as_str();

@@ -122,8 +122,7 @@ pub(super) fn registros(con: &Connection, filtro: &FiltroReservas) -> R<Vec<Regi
 /// Like [`registros`], each with its stored id and its own read result (`reservas
 /// listar` skips the ones that do not read back).
 pub(super) fn registros_leidos(
-    con: &Connection,
-    filtro: &FiltroReservas,
+    con: &Connection, filtro: &FiltroReservas,
 ) -> R<Vec<(String, crate::error::Result<RegistroSaga>)>> {
     let mut stmt = con.prepare_cached(&format!(
         "SELECT {COLUMNAS_RESERVA} FROM reservas {SQL_LISTADO}"
@@ -143,10 +142,7 @@ pub(super) type Leido = (String, crate::error::Result<RegistroSaga>);
 /// id), after the purchase `despues_de`; `None` in the outer option when that purchase
 /// does not exist.
 pub(super) fn pagina_leida(
-    con: &Connection,
-    filtro: &FiltroReservas,
-    limite: u32,
-    despues_de: Option<&str>,
+    con: &Connection, filtro: &FiltroReservas, limite: u32, despues_de: Option<&str>,
 ) -> R<Option<Vec<Leido>>> {
     let inicio: Option<(String, String)> = match despues_de {
         Some(id) => {

@@ -132,10 +132,7 @@ impl RegistroStore for SqliteStore {
     }
 
     async fn reclamar(
-        &self,
-        reserva: &ReservaId,
-        motivo: &Reclamo,
-        lease_ms: i64,
+        &self, reserva: &ReservaId, motivo: &Reclamo, lease_ms: i64,
     ) -> Result<Option<RegistroSaga>> {
         let (id, motivo) = (reserva.clone(), motivo.clone());
         self.escribir(move |tx| {
@@ -216,10 +213,7 @@ impl RegistroStore for SqliteStore {
     }
 
     async fn pagina(
-        &self,
-        filtro: &FiltroReservas,
-        limite: u32,
-        despues_de: Option<&ReservaId>,
+        &self, filtro: &FiltroReservas, limite: u32, despues_de: Option<&ReservaId>,
     ) -> Result<Vec<RegistroSaga>> {
         let (f, d) = (filtro.clone(), despues_de.map(|r| r.to_string()));
         let leidos = self
@@ -291,10 +285,7 @@ impl RegistroStore for SqliteStore {
 #[async_trait]
 impl ClaveStore for SqliteStore {
     async fn vincular_clave(
-        &self,
-        clave: &ClaveIdempotencia,
-        huella: &str,
-        reserva: &ReservaId,
+        &self, clave: &ClaveIdempotencia, huella: &str, reserva: &ReservaId,
     ) -> Result<Option<(String, ReservaId)>> {
         let (clave, huella, reserva) = (clave.clone(), huella.to_owned(), reserva.clone());
         self.escribir(move |tx| pagos::vincular_clave(tx, &clave, &huella, &reserva))

@@ -44,10 +44,7 @@ fn choque(e: &rusqlite::Error) -> Option<Choque> {
 /// refused statement alone is undone, so the transaction still answers); any other error
 /// passes through.
 fn duplicado(
-    con: &Connection,
-    e: rusqlite::Error,
-    email: Option<&Email>,
-    documento: Option<&Documento>,
+    con: &Connection, e: rusqlite::Error, email: Option<&Email>, documento: Option<&Documento>,
 ) -> Fallo {
     let dueno = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Option<String> {
         con.query_row(sql, p, |r| r.get(0))

@@ -128,11 +128,8 @@ pub(super) fn nombre_id(doc: &Document) -> String {
 /// A page of raw documents of `coleccion` after `desde` (an `_id`), in `_id` order, each
 /// parsed by `leer` or kept as the reason it does not parse.
 pub(super) async fn pagina_cruda<T>(
-    store: &super::MongoStore,
-    coleccion: &mongodb::Collection<Document>,
-    desde: Option<Bson>,
-    n: u32,
-    leer: fn(Document) -> Result<T>,
+    store: &super::MongoStore, coleccion: &mongodb::Collection<Document>, desde: Option<Bson>,
+    n: u32, leer: fn(Document) -> Result<T>,
 ) -> Result<Vec<crate::store::listado::Cruda<Option<Bson>, T>>> {
     use futures::TryStreamExt;
     if n == 0 {

@@ -118,10 +118,7 @@ impl EventoStore for MongoStore {
     }
 
     async fn actualizar(
-        &self,
-        id: &EventoId,
-        cambios: CambiosEvento,
-        aforo_anterior: Aforo,
+        &self, id: &EventoId, cambios: CambiosEvento, aforo_anterior: Aforo,
     ) -> Result<Evento> {
         if cambios.es_vacio() {
             return self.ver(id).await;
@@ -181,10 +178,7 @@ impl EventoStore for MongoStore {
     }
 
     async fn aplicar_venta(
-        &self,
-        id: &EventoId,
-        reserva: &ReservaId,
-        entradas: Entradas,
+        &self, id: &EventoId, reserva: &ReservaId, entradas: Entradas,
     ) -> Result<()> {
         // `$nin`, not `$ne`: on NX `$ne` against an array field does not filter in updates.
         // The guard and both changes are one document write, so a retry never decrements
@@ -217,10 +211,7 @@ impl EventoStore for MongoStore {
     }
 
     async fn revertir_venta(
-        &self,
-        id: &EventoId,
-        reserva: &ReservaId,
-        entradas: Entradas,
+        &self, id: &EventoId, reserva: &ReservaId, entradas: Entradas,
     ) -> Result<()> {
         // Matching on the reservation makes the second call a no-op.
         self.eventos
@@ -237,10 +228,7 @@ impl EventoStore for MongoStore {
     }
 
     async fn fijar_modelo_lectura(
-        &self,
-        id: &EventoId,
-        disponibles: i64,
-        activas: &[ReservaId],
+        &self, id: &EventoId, disponibles: i64, activas: &[ReservaId],
     ) -> Result<()> {
         let activas: Vec<&str> = activas.iter().map(ReservaId::as_str).collect();
         let r = self

@@ -188,10 +188,7 @@ impl MongoStore {
     /// matters on NX: there an upsert that inserts costs time proportional to the
     /// collection (4000 new rows took 18 s against 0.2 s for `insert_many`).
     pub(super) async fn upsert_lote<T>(
-        &self,
-        coleccion: &str,
-        filas: Vec<FilaUpsert<T>>,
-        busqueda: BusquedaClaves<'_, T>,
+        &self, coleccion: &str, filas: Vec<FilaUpsert<T>>, busqueda: BusquedaClaves<'_, T>,
     ) -> Result<Salida>
     where
         T: Serialize + Send + Sync,
@@ -220,12 +217,8 @@ impl MongoStore {
     /// rows, against 1.2 s for inserting them), which held upserts into an empty
     /// collection to ~45 % of plain inserts.
     async fn upsert_trozo<T>(
-        &self,
-        coleccion: &str,
-        indices: &[usize],
-        filas: Vec<FilaUpsert<T>>,
-        busqueda: &BusquedaClaves<'_, T>,
-        salida: &mut Salida,
+        &self, coleccion: &str, indices: &[usize], filas: Vec<FilaUpsert<T>>,
+        busqueda: &BusquedaClaves<'_, T>, salida: &mut Salida,
     ) -> Result<()>
     where
         T: Serialize + Send + Sync,
@@ -278,9 +271,7 @@ impl MongoStore {
     /// Sends `sentencias` as one unordered `update` command and reads its answer. A write
     /// concern error fails the whole chunk; per-row errors stay in the answer.
     async fn actualizar_lote(
-        &self,
-        coleccion: &str,
-        sentencias: Vec<Document>,
+        &self, coleccion: &str, sentencias: Vec<Document>,
     ) -> Result<RespuestaUpdate> {
         let respuesta = self
             .db
@@ -305,8 +296,7 @@ impl MongoStore {
 /// earlier in the chunk) and those to update. A key seen earlier in the chunk is an
 /// update of that row, as if the rows were applied in order.
 fn separar_nuevas<T>(
-    filas: &[FilaUpsert<T>],
-    guardadas: &HashMap<String, ObjectId>,
+    filas: &[FilaUpsert<T>], guardadas: &HashMap<String, ObjectId>,
 ) -> (Vec<usize>, Vec<usize>) {
     let mut vistas: HashSet<&str> = guardadas.keys().map(String::as_str).collect();
     let (mut nuevas, mut existentes) = (Vec::new(), Vec::new());
@@ -324,10 +314,7 @@ fn separar_nuevas<T>(
 /// accepts go on to the update, the rest are refused into `salida` under their batch
 /// index. Returns position in `nuevas` → whether it is retried.
 fn repartir_fallos(
-    fallos: Vec<Fallo>,
-    nuevas: &[usize],
-    indices: &[usize],
-    reintentar: impl Fn(&Fallo) -> bool,
+    fallos: Vec<Fallo>, nuevas: &[usize], indices: &[usize], reintentar: impl Fn(&Fallo) -> bool,
     salida: &mut Salida,
 ) -> Result<HashMap<usize, bool>> {
     let mut fallidas: HashMap<usize, bool> = HashMap::new();
@@ -352,9 +339,7 @@ fn repartir_fallos(
 /// The update statements of the rows at positions `existentes`, in order, each with the
 /// `_id` it is known by (batch index, stored `_id` or the row's own), by statement index.
 fn componer_sentencias<T>(
-    filas: Vec<FilaUpsert<T>>,
-    mut existentes: Vec<usize>,
-    guardadas: &HashMap<String, ObjectId>,
+    filas: Vec<FilaUpsert<T>>, mut existentes: Vec<usize>, guardadas: &HashMap<String, ObjectId>,
     indices: &[usize],
 ) -> (Vec<(usize, ObjectId)>, Vec<Document>) {
     existentes.sort_unstable();
@@ -407,10 +392,7 @@ fn anotar_update(r: RespuestaUpdate, ids: &[(usize, ObjectId)], salida: &mut Sal
 impl MongoStore {
     /// Key → `_id` of the stored documents that match `filas`.
     async fn buscar_guardadas<T>(
-        &self,
-        coleccion: &str,
-        filas: &[FilaUpsert<T>],
-        busqueda: &BusquedaClaves<'_, T>,
+        &self, coleccion: &str, filas: &[FilaUpsert<T>], busqueda: &BusquedaClaves<'_, T>,
     ) -> Result<HashMap<String, ObjectId>> {
         Ok(self
             .db

@@ -28,10 +28,7 @@ impl MongoStore {
     /// the id of the user that holds it. `yo` is the user being updated, who cannot clash
     /// with themself.
     async fn duplicado(
-        &self,
-        choque: Choque,
-        email: Option<&Email>,
-        documento: Option<&Documento>,
+        &self, choque: Choque, email: Option<&Email>, documento: Option<&Documento>,
         yo: Option<ObjectId>,
     ) -> Error {
         let filtro_documento = |d: &Documento| {
@@ -84,9 +81,7 @@ impl MongoStore {
 
 /// `$set` for the user fields; a document always sets both halves.
 fn set_usuario(
-    nombre: Option<&str>,
-    apellido: Option<&str>,
-    email: Option<&str>,
+    nombre: Option<&str>, apellido: Option<&str>, email: Option<&str>,
     documento: Option<&Documento>,
 ) -> Document {
     let mut set = Document::new();

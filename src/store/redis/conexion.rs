@@ -86,10 +86,7 @@ impl ConnectionLike for Conexion {
     }
 
     fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
+        &'a mut self, pipeline: &'a Pipeline, offset: usize, count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
             Conexion::Nodo(c) => c.req_packed_commands(pipeline, offset, count),

@@ -132,10 +132,7 @@ impl ContadorStore for RedisStore {
     }
 
     async fn fijar_contador(
-        &self,
-        evento: &EventoId,
-        anterior: Option<i64>,
-        valor: i64,
+        &self, evento: &EventoId, anterior: Option<i64>, valor: i64,
     ) -> Result<bool> {
         let esperado = anterior.map(|a| a.to_string()).unwrap_or_default();
         let fijado: i64 = self
@@ -153,9 +150,7 @@ impl ContadorStore for RedisStore {
     }
 
     async fn recalcular_contador(
-        &self,
-        evento: &EventoId,
-        aforo: Aforo,
+        &self, evento: &EventoId, aforo: Aforo,
     ) -> Result<(Option<i64>, i64)> {
         let (antes, despues): (String, String) = self
             .correr(

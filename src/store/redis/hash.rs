@@ -135,9 +135,7 @@ pub(crate) fn registro(clave: &str, mapa: &HashMap<String, String>) -> Result<Re
 
 /// Parses a ledger entry of `reserva`.
 pub(crate) fn cobro(
-    clave: &str,
-    reserva: &ReservaId,
-    mapa: &HashMap<String, String>,
+    clave: &str, reserva: &ReservaId, mapa: &HashMap<String, String>,
 ) -> Result<Cobro> {
     let h = Leido { clave, mapa };
     Ok(Cobro {

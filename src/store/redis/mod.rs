@@ -215,10 +215,7 @@ impl RedisStore {
     /// Runs a script on its keys' slot (every key of one call shares the event's hash tag)
     /// and waits for the replicas (see [`Self::correr_tras`]).
     async fn correr<T: FromRedisValue>(
-        &self,
-        script: &Guion,
-        claves: &[&str],
-        args: &[String],
+        &self, script: &Guion, claves: &[&str], args: &[String],
     ) -> RedisResult<T> {
         self.correr_tras(None, script, claves, args).await
     }
@@ -237,11 +234,7 @@ impl RedisStore {
     /// `previo`'s write, even if this process dies mid-call; on a cluster it lives on
     /// another slot, so it is written (and waited for) before the script is sent.
     async fn correr_tras<T: FromRedisValue>(
-        &self,
-        previo: Option<redis::Cmd>,
-        script: &Guion,
-        claves: &[&str],
-        args: &[String],
+        &self, previo: Option<redis::Cmd>, script: &Guion, claves: &[&str], args: &[String],
     ) -> RedisResult<T> {
         let mut con = self.con();
         let previo = match previo {
@@ -328,8 +321,7 @@ impl RedisStore {
     /// order: one pipeline on one node; on a cluster, each command to its slot's node, at
     /// most [`LECTURAS_EN_VUELO`] at a time (a pipeline must not span slots there).
     async fn leer_muchos<T: FromRedisValue + Send + 'static>(
-        &self,
-        cmds: Vec<redis::Cmd>,
+        &self, cmds: Vec<redis::Cmd>,
     ) -> RedisResult<Vec<T>> {
         if cmds.is_empty() {
             return Ok(Vec::new());
@@ -396,8 +388,7 @@ impl RedisStore {
     /// Like `registros`, each record with its id and its own read result, so a listing
     /// can skip one that does not read back.
     async fn registros_leidos(
-        &self,
-        ids: Vec<(EventoId, String)>,
+        &self, ids: Vec<(EventoId, String)>,
     ) -> Result<Vec<(String, Result<RegistroSaga>)>> {
         let cmds = ids
             .iter()
@@ -419,9 +410,7 @@ impl RedisStore {
     /// Runs `cmd` (on a key of the event) for every event ([`Self::leer_muchos`]) and
     /// pairs each returned id with its event.
     async fn ids_por_evento(
-        &self,
-        eventos: &[EventoId],
-        cmd: impl Fn(&EventoId) -> redis::Cmd,
+        &self, eventos: &[EventoId], cmd: impl Fn(&EventoId) -> redis::Cmd,
     ) -> Result<Vec<(EventoId, String)>> {
         let listas: Vec<Vec<String>> = self
             .leer_muchos(eventos.iter().map(cmd).collect())

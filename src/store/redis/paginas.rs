@@ -13,10 +13,7 @@ const LOTE: u32 = 1000;
 impl RedisStore {
     /// See `ReservaStore::pagina`.
     pub(super) async fn pagina_reservas(
-        &self,
-        filtro: &FiltroReservas,
-        limite: u32,
-        despues_de: Option<&ReservaId>,
+        &self, filtro: &FiltroReservas, limite: u32, despues_de: Option<&ReservaId>,
     ) -> Result<Vec<RegistroSaga>> {
         let inicio = match despues_de {
             Some(r) => Some((self.evento_de(r).await?, r.to_string())),

@@ -7,9 +7,7 @@ use crate::store::{Cobro, RegistroSaga};
 
 impl RedisStore {
     pub(super) async fn restaurar_(
-        &self,
-        registro: &RegistroSaga,
-        cobro: Option<&Cobro>,
+        &self, registro: &RegistroSaga, cobro: Option<&Cobro>,
     ) -> Result<bool> {
         let r = &registro.reserva;
         // The indexes first (each on its own slot): a record is never without them.
@@ -48,10 +46,7 @@ impl RedisStore {
     }
 
     pub(super) async fn vincular_clave_(
-        &self,
-        clave: &ClaveIdempotencia,
-        huella: &str,
-        reserva: &ReservaId,
+        &self, clave: &ClaveIdempotencia, huella: &str, reserva: &ReservaId,
     ) -> Result<Option<(String, ReservaId)>> {
         let k = self.claves.idempotencia(clave);
         let json = serde_json::to_string(&Vinculo {

@@ -63,10 +63,7 @@ impl RegistroStore for RedisStore {
     }
 
     async fn reclamar(
-        &self,
-        reserva: &ReservaId,
-        motivo: &Reclamo,
-        lease_ms: i64,
+        &self, reserva: &ReservaId, motivo: &Reclamo, lease_ms: i64,
     ) -> Result<Option<RegistroSaga>> {
         let evento = self.evento_de(reserva).await?;
         let clave = self.claves.registro(&evento, reserva);
@@ -151,10 +148,7 @@ impl RegistroStore for RedisStore {
     }
 
     async fn pagina(
-        &self,
-        filtro: &FiltroReservas,
-        limite: u32,
-        despues_de: Option<&ReservaId>,
+        &self, filtro: &FiltroReservas, limite: u32, despues_de: Option<&ReservaId>,
     ) -> Result<Vec<RegistroSaga>> {
         self.pagina_reservas(filtro, limite, despues_de).await
     }
@@ -210,10 +204,7 @@ impl RegistroStore for RedisStore {
 #[async_trait]
 impl ClaveStore for RedisStore {
     async fn vincular_clave(
-        &self,
-        clave: &ClaveIdempotencia,
-        huella: &str,
-        reserva: &ReservaId,
+        &self, clave: &ClaveIdempotencia, huella: &str, reserva: &ReservaId,
     ) -> Result<Option<(String, ReservaId)>> {
         self.vincular_clave_(clave, huella, reserva).await
     }

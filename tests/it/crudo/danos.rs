@@ -216,11 +216,7 @@ pub async fn estropear_evento_crudo(env: &Entorno, e: &str, campo: &str, valor: 
 /// Writes `valor` into field `campo` of the stored record, and returns where it lives
 /// (the Redis key, or the SQLite row) as an error message would name it.
 pub async fn estropear_registro_crudo(
-    env: &Entorno,
-    e: &str,
-    r: &str,
-    campo: &str,
-    valor: &str,
+    env: &Entorno, e: &str, r: &str, campo: &str, valor: &str,
 ) -> String {
     if env.es_mongo() {
         let clave = clave_registro(env, e, r);
