@@ -80,17 +80,15 @@ async fn main() -> Result<()> {
 }
 
 fn config(mongo_uri: &str, db: &str, redis_url: &str, prefijo: &str) -> Config {
-    Config {
-        reserva_ttl: TTL,
-        ..Config::con_backend(Backend::Mongo {
-            mongo_uri: Uri::new(mongo_uri),
-            mongo_db: db.to_owned(),
-            redis_url: Uri::new(redis_url),
-            redis_prefix: prefijo.to_owned(),
-            redis_replicas_min: None,
-            mongo_lectura: None,
-        })
-    }
+    // The default hold (`TTL`, 900 s).
+    Config::con_backend(Backend::Mongo {
+        mongo_uri: Uri::new(mongo_uri),
+        mongo_db: db.to_owned(),
+        redis_url: Uri::new(redis_url),
+        redis_prefix: prefijo.to_owned(),
+        redis_replicas_min: None,
+        mongo_lectura: None,
+    })
 }
 
 async fn conectar(mongo_uri: &str, db: &str, redis_url: &str, prefijo: &str) -> Result<Almacen> {
@@ -100,12 +98,9 @@ async fn conectar(mongo_uri: &str, db: &str, redis_url: &str, prefijo: &str) -> 
 async fn medir_todo(a: &Args, db: &str, prefijo: &str) -> Result<()> {
     let alm = match (&a.embebido, &a.mongo_uri, &a.redis_url) {
         (Some(dir), _, _) => {
-            eventflow::store::conectar(&Config {
-                reserva_ttl: TTL,
-                ..Config::con_backend(Backend::Embedded {
-                    data_dir: dir.join(db),
-                })
-            })
+            eventflow::store::conectar(&Config::con_backend(Backend::Embedded {
+                data_dir: dir.join(db),
+            }))
             .await?
         }
         (None, Some(m), Some(r)) => conectar(m, db, r, prefijo).await?,

@@ -204,12 +204,14 @@ pub async fn run(cli: Cli, origenes: &BTreeMap<String, Origen>) -> Result<()> {
 }
 
 /// Logs go to stderr, filtered by `EVENTFLOW_LOG`. The default is `warn`, except for
-/// `serve`, whose request log is its normal output (`info`). Colour only on a terminal.
+/// `serve`, whose request log is its normal output (`info`); the drivers log errors only. Colour only on a terminal.
 pub fn iniciar_logs(cli: &Cli) {
     use std::io::IsTerminal;
+    // The drivers' own warnings (a cluster node that refuses, a retried connection) are
+    // English and repeat on every command: they show only when asked for by name.
     let defecto = match cli.comando {
-        Comando::Serve(_) => "info",
-        _ => "warn",
+        Comando::Serve(_) => "info,redis=error,mongodb=error",
+        _ => "warn,redis=error,mongodb=error",
     };
     let filtro = tracing_subscriber::EnvFilter::try_from_env("EVENTFLOW_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(defecto));

@@ -81,7 +81,7 @@ pub async fn run(a: ArgsSimular, ctx: &Ctx) -> Result<()> {
         semilla: a.semilla,
         permitir_datos_existentes: a.permitir_datos_existentes,
         limpiar: a.limpiar,
-        ttl: ctx.config.reserva_ttl,
+        ttl: ctx.config.reserva_ttl()?,
         fallos,
     };
     let barra = Barra::new();

@@ -55,8 +55,6 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub backend: Backend,
-    /// How long a purchase holds its seats before `compensar` may finish it.
-    pub reserva_ttl: Duration,
     /// The layers it was resolved from. The payment and fault settings are parsed from here
     /// only by the commands that use them, so a bad `EVENTFLOW_PAGO_RECHAZO` never breaks
     /// a listing or a read-only `verificar`.
@@ -76,7 +74,6 @@ impl Config {
     pub fn con_backend(backend: Backend) -> Config {
         Config {
             backend,
-            reserva_ttl: Duration::from_secs(TTL_POR_DEFECTO_S),
             capas: Capas {
                 valores: Ajustes::default(),
                 origenes: BTreeMap::new(),
@@ -96,10 +93,6 @@ impl Config {
     /// Applies defaults and validation to already layered settings.
     pub fn desde_capas(capas: Capas) -> Result<Config> {
         let v = &capas.valores;
-        let reserva_ttl = match &v.reserva_ttl_s {
-            Some(raw) => ttl(raw, &capas.describir("reserva_ttl_s"))?,
-            None => Duration::from_secs(TTL_POR_DEFECTO_S),
-        };
         let backend = match elegir_backend(&capas)? {
             TipoBackend::Mongo => {
                 let (Some(m), Some(r)) = (&v.mongo_uri, &v.redis_url) else {
@@ -145,11 +138,17 @@ impl Config {
                 },
             },
         };
-        Ok(Config {
-            backend,
-            reserva_ttl,
-            capas,
-        })
+        Ok(Config { backend, capas })
+    }
+
+    /// How long a purchase holds its seats before `compensar` may finish it
+    /// (`EVENTFLOW_RESERVA_TTL_S`, default 900 s), parsed on demand like every setting
+    /// only some commands use. Error: `Invalido` (exit 2) naming the value's source.
+    pub fn reserva_ttl(&self) -> Result<Duration> {
+        match &self.capas.valores.reserva_ttl_s {
+            Some(raw) => ttl(raw, &self.capas.describir("reserva_ttl_s")),
+            None => Ok(Duration::from_secs(TTL_POR_DEFECTO_S)),
+        }
     }
 
     /// The fault to inject (`EVENTFLOW_FAULT`), parsed on demand.
@@ -195,20 +194,22 @@ impl Config {
     pub fn reservador(&self, almacen: Almacen) -> Result<Reservador> {
         let fallos = self.fallos()?;
         let pasarela = Arc::new(self.pasarela(almacen.reservas.clone())?);
-        Ok(Reservador::new(almacen, pasarela, self.reserva_ttl, fallos))
-    }
-
-    /// The saga for commands that never charge or refund (a read-only `verificar`): it
-    /// does not read the payment or fault settings, so a bad one cannot break them.
-    pub fn reservador_sin_pagos(&self, almacen: Almacen) -> Result<Reservador> {
-        let libro = almacen.reservas.clone();
-        let pasarela = Arc::new(PasarelaSimulada::new(libro, 0.0, Duration::ZERO, None)?);
         Ok(Reservador::new(
             almacen,
             pasarela,
-            self.reserva_ttl,
-            Fallos::ninguno(),
+            self.reserva_ttl()?,
+            fallos,
         ))
+    }
+
+    /// The saga for commands that never charge or refund (a read-only `verificar`): it
+    /// does not read the payment, fault or hold settings, so a bad one cannot break them.
+    pub fn reservador_sin_pagos(&self, almacen: Almacen) -> Result<Reservador> {
+        let libro = almacen.reservas.clone();
+        let pasarela = Arc::new(PasarelaSimulada::new(libro, 0.0, Duration::ZERO, None)?);
+        // It takes no seats, so the hold's length never matters here.
+        let ttl = Duration::from_secs(TTL_POR_DEFECTO_S);
+        Ok(Reservador::new(almacen, pasarela, ttl, Fallos::ninguno()))
     }
 
     /// Every setting with its effective value (secrets redacted, `None` when unset and

@@ -196,13 +196,20 @@ pub fn validar_uri(nombre: &str, uri: &Uri) -> Result<()> {
 pub fn validar_redis(nombre: &str, uri: &Uri) -> Result<()> {
     validar_uri(nombre, uri)?;
     let crudo = uri.expose();
+    if crudo.split(',').any(|p| p.trim().starts_with("rediss://")) {
+        return Err(Error::Invalido(format!(
+            "{nombre} usa TLS (rediss://) en {}, que esta compilación de eventflow no incluye: \
+             use redis:// dentro de una red privada o detrás de un túnel TLS",
+            uri.redactada()
+        )));
+    }
     if !crudo.contains(',') {
         return Ok(());
     }
     let Some(piezas) = lista_redis(crudo) else {
         return Err(Error::Invalido(format!(
-            "lista de nodos de {nombre} inválida {}: cada elemento debe empezar por redis:// o \
-             rediss://, por ejemplo redis://10.0.0.1:7000,redis://10.0.0.2:7000; una coma de \
+            "lista de nodos de {nombre} inválida {}: cada elemento debe empezar por redis://, \
+             por ejemplo redis://10.0.0.1:7000,redis://10.0.0.2:7000; una coma de \
              la contraseña se escribe %2C",
             uri.redactada()
         )));

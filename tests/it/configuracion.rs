@@ -317,12 +317,27 @@ fn un_archivo_con_solo_mongo_uri_dice_que_al_archivo_le_falta_redis_url() {
         "{err}"
     );
     assert!(!err.contains("S3creto"), "{err}");
-    // The same value from a flag is named by its flag.
+    // A bad value from a flag is named by its flag, by the commands that use it; the
+    // others do not read it.
+    let id = "65f1c2a4e1b2c3d4e5f6a7b8";
     sin_ajustes(&env)
-        .args(["--reserva-ttl-s", "0", "usuarios", "listar"])
+        .args([
+            "--reserva-ttl-s",
+            "0",
+            "reservar",
+            "--evento",
+            id,
+            "--usuario",
+            id,
+        ])
+        .args(["--entradas", "1"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--reserva-ttl-s inválido \"0\""));
+    sin_ajustes(&env)
+        .args(["--reserva-ttl-s", "0", "usuarios", "listar"])
+        .assert()
+        .success();
 }
 
 /// Issue 13: payment settings are read only by the commands that charge or refund.

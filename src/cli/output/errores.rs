@@ -45,8 +45,15 @@ pub fn error_de_uso(texto: &str, args: &[String]) {
     let _ = err.write_all(texto.as_bytes());
     let formato = formato_pedido(args);
     if let Some(f) = formato.filter(|f| f.es_json()) {
-        let primera = texto.lines().next().unwrap_or_default();
-        let mensaje = primera.strip_prefix("error: ").unwrap_or(primera).trim();
+        // The error and what it lists (the missing arguments), up to the blank line
+        // before the usage.
+        let cuerpo: Vec<&str> = texto
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        let junto = cuerpo.join(" ");
+        let mensaje = junto.strip_prefix("error: ").unwrap_or(&junto).trim();
         let d = crate::api::error::DetalleError {
             codigo: "invalido".into(),
             mensaje: mensaje.to_owned(),
