@@ -19,10 +19,12 @@ pub fn leer(explicita: Option<&Path>) -> Result<(Ajustes, Option<PathBuf>)> {
     match std::fs::read_to_string(&ruta) {
         Ok(texto) => {
             let ajustes = toml::from_str(&texto).map_err(|e| {
+                let linea = e.span().map(|s| texto[..s.start].lines().count().max(1));
+                let donde = linea.map(|l| format!(" (línea {l})")).unwrap_or_default();
                 Error::Invalido(format!(
-                    "archivo de configuración {} inválido: {}",
+                    "archivo de configuración {} inválido{donde}: {}",
                     ruta.display(),
-                    e.message()
+                    motivo_toml(e.message())
                 ))
             })?;
             Ok((ajustes, Some(ruta)))
@@ -31,9 +33,48 @@ pub fn leer(explicita: Option<&Path>) -> Result<(Ajustes, Option<PathBuf>)> {
             Ok((Ajustes::default(), None))
         }
         Err(e) => Err(Error::Invalido(format!(
-            "no se puede leer el archivo de configuración {}: {e}",
-            ruta.display()
+            "no se puede leer el archivo de configuración {}: {}",
+            ruta.display(),
+            match e.kind() {
+                std::io::ErrorKind::NotFound => "no existe".to_owned(),
+                std::io::ErrorKind::PermissionDenied => "permiso denegado".to_owned(),
+                _ => e.to_string(),
+            }
         ))),
+    }
+}
+
+/// The TOML parser's reason, in Spanish for the mistakes people make: an unknown key, a
+/// value outside the allowed ones, an unquoted text. Others keep the parser's words.
+fn motivo_toml(m: &str) -> String {
+    let citado = |m: &str| m.split('`').nth(1).unwrap_or_default().to_owned();
+    let validos = |m: &str| {
+        m.split_once("expected")
+            .map(|(_, v)| {
+                v.replace("one of", "")
+                    .replace(" or ", ", ")
+                    .replace("`", "")
+                    .trim()
+                    .to_owned()
+            })
+            .unwrap_or_default()
+    };
+    if m.starts_with("unknown field") {
+        format!(
+            "clave desconocida {:?}; las claves válidas son: {}",
+            citado(m),
+            validos(m)
+        )
+    } else if m.starts_with("unknown variant") {
+        format!(
+            "valor desconocido {:?}; los valores válidos son: {}",
+            citado(m),
+            validos(m)
+        )
+    } else if m.contains("string values must be quoted") {
+        "los textos van entre comillas, por ejemplo mongo_uri = \"mongodb://localhost\"".into()
+    } else {
+        format!("error de sintaxis TOML: {}", m.trim())
     }
 }
 

@@ -127,7 +127,8 @@ fn un_archivo_nombrado_que_falta_o_no_se_entiende_sale_con_2_y_lo_nombra() {
         .arg("estado")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains(falta.display().to_string()));
+        .stderr(predicate::str::contains(falta.display().to_string()))
+        .stderr(predicate::str::contains("no existe"));
     let malo = env.dir.path().join("malo.toml");
     std::fs::write(&malo, "clave_que_no_existe = 1\n").unwrap();
     sin_ajustes(&env)
@@ -136,7 +137,21 @@ fn un_archivo_nombrado_que_falta_o_no_se_entiende_sale_con_2_y_lo_nombra() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(malo.display().to_string()))
-        .stderr(predicate::str::contains("clave_que_no_existe"));
+        .stderr(predicate::str::contains("clave_que_no_existe"))
+        // In Spanish, with the line, and the keys that are valid.
+        .stderr(predicate::str::contains("(línea 1): clave desconocida"))
+        .stderr(predicate::str::contains(
+            "las claves válidas son: backend, mongo_uri",
+        ));
+    std::fs::write(&malo, "data_dir = \"/tmp/x\"\nbackend = \"foo\"\n").unwrap();
+    sin_ajustes(&env)
+        .env("EVENTFLOW_CONFIG", &malo)
+        .arg("estado")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "(línea 2): valor desconocido \"foo\"; los valores válidos son: mongo, embedded",
+        ));
 }
 
 /// The MongoDB + Redis settings of `env` as config-file lines.
