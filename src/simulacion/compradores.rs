@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use mongodb::bson::oid::ObjectId;
 
-use crate::domain::{Email, EventoId, NuevoUsuario, Texto, UsuarioId};
+use crate::domain::{Email, EventoId, NuevoUsuario, Texto};
 use crate::error::{Error, Result};
 use crate::store::{Almacen, ModoImport};
 
@@ -66,11 +66,7 @@ pub(super) fn con_datos_reales(que: String) -> Error {
 /// Refuses if any user, event or seat counter was not created by a simulation. Stops at
 /// the first one, so a real database is refused after one page.
 pub(super) async fn comprobar_sin_datos_reales(alm: &Almacen) -> Result<()> {
-    let mut usuarios = std::pin::pin!(paginas(
-        PAGINA,
-        |n, despues: Option<UsuarioId>| async move { alm.usuarios.listar(n, despues.as_ref()).await },
-        |u: &Usuario| u.id.clone(),
-    ));
+    let mut usuarios = std::pin::pin!(paginas::de_usuarios(alm.usuarios.as_ref(), PAGINA));
     while let Some(pagina) = usuarios.try_next().await? {
         if let Some(u) = pagina.iter().find(|u| !es_usuario_simulado(u)) {
             return Err(con_datos_reales(format!(
@@ -80,11 +76,7 @@ pub(super) async fn comprobar_sin_datos_reales(alm: &Almacen) -> Result<()> {
         }
     }
     let mut simulados: HashSet<EventoId> = HashSet::new();
-    let mut eventos = std::pin::pin!(paginas(
-        PAGINA,
-        |n, despues: Option<EventoId>| async move { alm.eventos.listar(n, despues.as_ref()).await },
-        |e: &Evento| e.id.clone(),
-    ));
+    let mut eventos = std::pin::pin!(paginas::de_eventos(alm.eventos.as_ref(), PAGINA));
     while let Some(pagina) = eventos.try_next().await? {
         if let Some(e) = pagina.iter().find(|e| !es_evento_simulado(e)) {
             return Err(con_datos_reales(format!(
@@ -150,11 +142,7 @@ pub(super) async fn ids_compradores(
     let n = n as usize;
     let mut ids: Vec<Option<ObjectId>> = vec![None; n];
     let mut encontrados = 0;
-    let mut usuarios = std::pin::pin!(paginas(
-        PAGINA,
-        |n, despues: Option<UsuarioId>| async move { alm.usuarios.listar(n, despues.as_ref()).await },
-        |u: &Usuario| u.id.clone(),
-    ));
+    let mut usuarios = std::pin::pin!(paginas::de_usuarios(alm.usuarios.as_ref(), PAGINA));
     while encontrados < n
         && let Some(pagina) = usuarios.try_next().await?
     {

@@ -5,7 +5,9 @@ use std::future::Future;
 
 use futures::Stream;
 
+use crate::domain::{Evento, EventoId, Usuario, UsuarioId};
 use crate::error::Result;
+use crate::store::{EventoStore, UsuarioStore};
 
 /// The pages of a listing, `tam` rows each, in the listing's order: `pedir(limite,
 /// despues_de)` reads one page, `cursor` gives the key the next page starts after. Ends
@@ -30,5 +32,25 @@ where
             };
             Ok(Some((filas, (siguiente, pedir, cursor))))
         },
+    )
+}
+
+/// Every user, page by page, in id order.
+pub fn de_usuarios(
+    s: &dyn UsuarioStore, tam: u32,
+) -> impl Stream<Item = Result<Vec<Usuario>>> + '_ {
+    paginas(
+        tam,
+        move |n, despues: Option<UsuarioId>| async move { s.listar(n, despues.as_ref()).await },
+        |u: &Usuario| u.id.clone(),
+    )
+}
+
+/// Every event, page by page, in id order.
+pub fn de_eventos(s: &dyn EventoStore, tam: u32) -> impl Stream<Item = Result<Vec<Evento>>> + '_ {
+    paginas(
+        tam,
+        move |n, despues: Option<EventoId>| async move { s.listar(n, despues.as_ref()).await },
+        |e: &Evento| e.id.clone(),
     )
 }

@@ -136,11 +136,9 @@ pub async fn verificar(
         None => {
             let mut ids: BTreeSet<EventoId> =
                 r.almacen.reservas.eventos().await?.into_iter().collect();
-            let eventos = &r.almacen.eventos;
-            let mut paginas = std::pin::pin!(crate::store::paginas(
-                1000,
-                |n, despues: Option<EventoId>| async move { eventos.listar(n, despues.as_ref()).await },
-                |e: &crate::domain::Evento| e.id.clone(),
+            let mut paginas = std::pin::pin!(crate::store::paginas::de_eventos(
+                r.almacen.eventos.as_ref(),
+                1000
             ));
             while let Some(pagina) = futures::TryStreamExt::try_next(&mut paginas).await? {
                 ids.extend(pagina.into_iter().map(|e| e.id));

@@ -49,6 +49,10 @@ struct Guion {
     codigo: &'static str,
 }
 
+/// How the `WAIT` shortfall's message starts: the driver hands it back inside its own
+/// I/O error text, and `error()` finds it by this.
+const SIN_REPLICAS: &str = "la escritura llegó al primario";
+
 /// Every script starts with `reloj.lua`, the server's clock.
 macro_rules! scripts {
     ($($nombre:ident = $archivo:literal;)*) => {
@@ -185,7 +189,7 @@ impl RedisStore {
                             | ServerErrorKind::ReadOnly
                     )
             );
-        if let Some(i) = texto.find("la escritura llegó al primario") {
+        if let Some(i) = texto.find(SIN_REPLICAS) {
             // Our own `WAIT` verdict (`comprobar_espera`) already says what happened.
             Error::BackendCaido {
                 backend: "Redis",
@@ -289,12 +293,13 @@ impl RedisStore {
         }
     }
 
-    /// Turns a `WAIT` reply with fewer replicas than required into an I/O-kind error.
+    /// Turns a `WAIT` reply with fewer replicas than required into an I/O-kind error whose
+    /// text starts with [`SIN_REPLICAS`], so [`Self::error`] keeps it whole.
     fn comprobar_espera(&self, espera: RedisResult<Value>) -> RedisResult<()> {
         let n = i64::from_redis_value(espera?)?;
         if n < i64::from(self.replicas) {
             return Err(caida(format!(
-                "la escritura llegó al primario pero solo {n} de las {} réplicas exigidas \
+                "{SIN_REPLICAS} pero solo {n} de las {} réplicas exigidas \
                  (EVENTFLOW_REDIS_REPLICAS_MIN) la confirmaron en {PLAZO_REPLICAS_MS} ms; \
                  una compra así la termina `eventflow compensar` cuando vence su retención",
                 self.replicas
