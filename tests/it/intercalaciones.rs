@@ -60,6 +60,10 @@ struct Modelo {
     dichas: BTreeSet<ReservaId>,
     /// Purchases the test cancelled.
     canceladas: BTreeSet<ReservaId>,
+    /// Purchases a cancellation is running on: a retry may see them cancelled before the
+    /// canceller returns and records them in `canceladas`.
+    /// How many run on each (two workers may pick the same one).
+    cancelando: std::collections::BTreeMap<ReservaId, usize>,
     violaciones: Vec<String>,
 }
 
@@ -188,10 +192,23 @@ async fn trabajador(w: Arc<Mundo>, m: Compartido, semilla: u64, rondas: usize) {
                     (!v.is_empty()).then(|| v[rng.random_range(0..v.len())].clone())
                 };
                 if let Some(id) = elegida {
-                    match cancelar(&w.rapido, &id).await {
-                        Ok(r) if r.estado == Estado::Cancelada => {
-                            m.lock().unwrap().canceladas.insert(id);
+                    *m.lock().unwrap().cancelando.entry(id.clone()).or_default() += 1;
+                    let res = cancelar(&w.rapido, &id).await;
+                    {
+                        // One step, so a retry never sees it in neither set.
+                        let mut g = m.lock().unwrap();
+                        if matches!(&res, Ok(r) if r.estado == Estado::Cancelada) {
+                            g.canceladas.insert(id.clone());
                         }
+                        if let Some(n) = g.cancelando.get_mut(&id) {
+                            *n -= 1;
+                            if *n == 0 {
+                                g.cancelando.remove(&id);
+                            }
+                        }
+                    }
+                    match res {
+                        Ok(r) if r.estado == Estado::Cancelada => {}
                         Ok(r) => violacion(&m, format!("cancelar {id}: estado {}", r.estado)),
                         Err(Error::Conflicto(_)) => {}
                         Err(e) => violacion(&m, format!("cancelar {id}: {e}")),
@@ -246,7 +263,10 @@ fn desenlace(res: &Result<eventflow::domain::Reserva, Error>) -> Desenlace {
 fn repite(m: &Compartido, primero: &Desenlace, otra_vez: &Desenlace) {
     let bien = match (primero, otra_vez) {
         (Ok(a), Ok(b)) => a == b,
-        (Ok(a), Err("conflicto")) => m.lock().unwrap().canceladas.contains(a),
+        (Ok(a), Err("conflicto")) => {
+            let g = m.lock().unwrap();
+            g.canceladas.contains(a) || g.cancelando.contains_key(a)
+        }
         (Err("pago_rechazado"), b) => b == &Err("pago_rechazado"),
         _ => true,
     };
